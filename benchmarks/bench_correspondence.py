@@ -1,22 +1,20 @@
 """Benchmark the O(N²) parts of MCL-Net: naive vs memory-efficient forms.
 
-For N = H·W positions, times forward + backward (fp32, batch 1, CPU) and
-measures the peak extra memory of:
+Forward + backward time and peak extra memory (fp32, batch 1, CPU) of the
+self-correlation map, the cosine-softmax warp and the marginal contrastive
+loss, each naive and in the form the plugin uses; every case runs in fresh
+subprocesses, one at a time. See docs/benchmarks.md.
 
-* SCM: the N×N self-correlation followed by ``fc`` vs
-  ``SelfCorrelationMap`` (``x̂ᵢᵀ(X̂Wᵀ) + b``), with the same ``fc`` weights;
-* warp: ``softmax(q̂k̂ᵀ / 0.01) @ v`` vs ``cosine_softmax_warp`` (chunked,
-  recomputed in backward);
-* MCL: ``MarginalContrastiveLoss`` without and with ``chunk_size``.
+  python benchmarks/bench_correspondence.py [--sizes 1024 4096 16384]
+      [--repeats 3] [--big-repeats 1] [--threads 2]
+      [--out docs/benchmarks.md]
 
-Every (component, method, N) case runs in a fresh subprocess, one at a
-time. Usage: ``python benchmarks/bench_correspondence.py [--sizes 1024 4096]
-[--out docs/benchmarks.md]``.
+--sizes: numbers of positions N (perfect squares); --repeats: timed runs
+per case (the best is reported); --big-repeats: the same at N >= 16384.
 """
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,20 +23,53 @@ import time
 import torch
 import torch.nn.functional as F
 
+from mclnet_plugin.models import MarginalContrastiveLoss, SelfCorrelationMap
+from mclnet_plugin.models.correspondence import cosine_softmax_warp
+
 CHANNELS = 256  # encoder feature channels C
 SCM_CHANNELS = 256  # SCM fc output channels
 TEMPERATURE = 0.01  # warp softmax temperature
 BUDGET = 2**22  # matrix elements per chunk (the warp's automatic choice)
-METHODS = {
-    'SCM': ('naive', 'factored'),
-    'warp': ('materialised', 'memory-efficient'),
-    'MCL': ('naive', 'chunked'),
-}
+INTRO = '''# Correspondence benchmarks
 
+Forward + backward, fp32, batch 1, C = 256, N = H·W on square grids:
 
-def mcl_chunk_size(num_positions):
-    """Anchors per MCL chunk: chunk × N ≈ 2**22 logits, as for the warp."""
-    return max(1, BUDGET // num_positions)
+* SCM: naive (N×N self-correlation of the L2-normalised features, then
+  `fc`) vs factored `SelfCorrelationMap` (`x̂ᵢᵀ(X̂Wᵀ) + b`), same `fc`;
+* warp: materialised `softmax(q̂k̂ᵀ / 0.01) @ v` vs `cosine_softmax_warp`
+  (automatic chunk: 2**22 matrix elements, recomputed in backward);
+  query/key (1, N, 512) (256 encoder + 256 SCM channels), value (1, N, 3);
+* MCL: `MarginalContrastiveLoss` (bidirectional, margin 0.4, temperature
+  0.05) with `chunk_size=None` vs `chunk_size = 2**22 // N` (the same
+  budget; at N ≤ 2048 that is ≥ N, i.e. no chunking).
+
+Each case runs in fresh subprocesses, one case at a time. Memory run:
+inputs are built, one full-size forward + backward runs as a warm-up (so
+one-time library buffers are not counted), the RSS peak is reset
+(`/proc/self/clear_refs`), one more forward + backward runs, and the peak
+extra memory is `VmHWM` (peak RSS, `/proc/self/status`) minus the RSS at
+the reset, in MiB (not `ru_maxrss`: it also keeps the peak recorded when a
+thread exits, which the reset does not clear). It runs with
+`MALLOC_MMAP_THRESHOLD_=65536`, so glibc unmaps freed blocks and RSS follows
+the live tensors rather than what the heap keeps. Timing run (default
+allocator): one warm-up, then the best of {repeats} runs (N ≥ 16384: best
+of {big}). Both set `OMP_WAIT_POLICY=PASSIVE` unless it is set: on the
+2-vCPU VM below, spinning OpenMP workers made 2-thread timings several
+times slower and erratic. Speed-up = naive time / time; memory ratio =
+peak / naive peak; max abs diff: outputs / input gradients vs naive.
+
+Rerun: `python benchmarks/bench_correspondence.py` (options: `--sizes 1024
+4096`, `--repeats 3`, `--big-repeats 1`, `--threads 2`, `--out PATH`).
+
+Machine: {machine}.
+'''
+HEADER = ('| component | N | method | time ms | peak extra MB | speed-up / '
+          'memory ratio vs naive | max abs diff (out / grad) |',
+          '|---|---|---|---|---|---|---|')
+METHODS = dict(
+    SCM=('naive', 'factored'),
+    warp=('materialised', 'memory-efficient'),
+    MCL=('naive', 'chunked'))
 
 
 def build_case(component, method, num_positions):
@@ -48,9 +79,6 @@ def build_case(component, method, num_positions):
     gradients are compared; ``params`` only have their gradients reset.
     Both methods of a component draw the same random numbers.
     """
-    from mclnet_plugin.models import (MarginalContrastiveLoss,
-                                      SelfCorrelationMap)
-    from mclnet_plugin.models.correspondence import cosine_softmax_warp
     torch.manual_seed(0)
     side = int(round(num_positions**0.5))
     if component == 'SCM':
@@ -68,15 +96,15 @@ def build_case(component, method, num_positions):
         return [feat], list(scm.parameters()), fn, cotangent
     if component == 'warp':
         # Matching features: 256 encoder + 256 SCM channels.
-        query = torch.randn(1, num_positions, 2 * CHANNELS,
-                            requires_grad=True)
+        query = torch.randn(1, num_positions, 2 * CHANNELS, requires_grad=True)
         key = torch.randn(1, num_positions, 2 * CHANNELS, requires_grad=True)
         value = torch.rand(1, num_positions, 3)  # exemplar colours
         cotangent = torch.randn(1, num_positions, 3)
 
         def materialised_warp():
-            logits = torch.bmm(F.normalize(query, dim=-1),
-                               F.normalize(key, dim=-1).transpose(1, 2))
+            logits = torch.bmm(
+                F.normalize(query, dim=-1),
+                F.normalize(key, dim=-1).transpose(1, 2))
             return torch.bmm((logits / TEMPERATURE).softmax(dim=-1), value)
 
         fn = materialised_warp if method == 'materialised' else (
@@ -84,7 +112,8 @@ def build_case(component, method, num_positions):
         return [query, key], [], fn, cotangent
     cond = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
     ground_truth = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
-    chunk = None if method == 'naive' else mcl_chunk_size(num_positions)
+    # Chunked: chunk × N ≈ 2**22 logits, the warp's automatic budget.
+    chunk = None if method == 'naive' else max(1, BUDGET // num_positions)
     loss = MarginalContrastiveLoss(
         margin=0.4, temperature=0.05, bidirectional=True, chunk_size=chunk)
     return [cond, ground_truth], [], lambda: loss(cond, ground_truth), None
@@ -99,33 +128,77 @@ def forward_backward(inputs, params, fn, cotangent):
     return out.detach()
 
 
-def rss_peak_kib():
-    """Peak resident set size of this process so far, in KiB (Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def rss_kib(field):
+    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process, in KiB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: the latter also keeps the peak
+    recorded when any thread exits, which ``clear_refs`` does not reset.
+    """
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'no {field} in /proc/self/status')
+
+
+def reset_rss_peak():
+    """Reset ``VmHWM`` to the current RSS (Linux >= 4.0)."""
+    with open('/proc/self/clear_refs', 'w') as clear_refs:
+        clear_refs.write('5')
 
 
 def run_child(args):
-    """Measure one case in this (fresh) process; print a JSON result."""
+    """Measure one case in this (fresh) process; print a JSON result.
+
+    With ``--dump``: memory run (peak RSS growth during one forward +
+    backward; outputs and input gradients saved to the dump). Without:
+    timing run.
+    """
     torch.set_num_threads(args.threads)
-    # Tiny warm-up: loads kernels and thread pools outside the measurement.
+    # Tiny warm-up: loads kernels and thread pools before anything is big.
     forward_backward(*build_case(args.component, args.method, 64))
-    case = build_case(args.component, args.method, args.child)
-    try:  # reset the peak to the current RSS (Linux >= 4.0)
-        with open('/proc/self/clear_refs', 'w') as clear_refs:
-            clear_refs.write('5')
-    except OSError:
-        pass  # ru_maxrss stays a lifetime peak; the warm-up was small
-    baseline = rss_peak_kib()
-    out = forward_backward(*case)
-    peak_extra_mb = (rss_peak_kib() - baseline) / 1024
-    torch.save({'out': out, 'grads': [t.grad for t in case[0]]}, args.dump)
+    case = build_case(args.component, args.method, int(args.child))
+    if args.dump:
+        forward_backward(*case)  # full-size warm-up: one-time buffers
+        reset_rss_peak()
+        baseline = rss_kib('VmRSS')
+        out = forward_backward(*case)
+        peak_mb = (rss_kib('VmHWM') - baseline) / 1024
+        torch.save({'out': out, 'grads': [t.grad for t in case[0]]}, args.dump)
+        return print(json.dumps({'peak_mb': peak_mb}))
+    forward_backward(*case)  # warm-up
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
         forward_backward(*case)
         times.append(time.perf_counter() - start)
-    print(json.dumps({'time_ms': 1000 * min(times), 'peak_mb': peak_extra_mb,
-                      'repeats': args.repeats}))
+    print(json.dumps({'time_ms': 1000 * min(times)}))
+
+
+def run_case(args, component, method, num_positions, dump):
+    """Memory run, then timing run, each in a fresh subprocess.
+
+    Returns the merged JSON results with ``dump`` added, or None on failure.
+    """
+    repeats = args.repeats if num_positions < 16384 else args.big_repeats
+    options = (f'--child {num_positions} --component {component} --method '
+               f'{method} --repeats {repeats} --threads {args.threads}')
+    cmd = [sys.executable, os.path.abspath(__file__), *options.split()]
+    env = dict(os.environ)
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    memory_env = dict(env)
+    # Fixed threshold: every block >= 64 KiB is its own mmap, unmapped when
+    # freed, so RSS follows the live tensors instead of glibc's heap.
+    memory_env.setdefault('MALLOC_MMAP_THRESHOLD_', '65536')
+    result = {'dump': dump}
+    for extra, child_env in ((['--dump', dump], memory_env), ([], env)):
+        proc = subprocess.run(
+            cmd + extra, capture_output=True, text=True, env=child_env)
+        if proc.returncode != 0:
+            print(proc.stderr[-2000:], file=sys.stderr)
+            return None
+        result.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return result
 
 
 def max_abs_diff(ref_path, path):
@@ -138,18 +211,16 @@ def max_abs_diff(ref_path, path):
 
 
 def machine_line(threads):
-    """CPU model, core count, thread count and torch version."""
-    model = 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (f'{model}, {os.cpu_count()} cores, torch.set_num_threads('
-            f'{threads}), torch {torch.__version__}, fp32, batch 1')
+    """CPU model, core count, threads, OpenMP policy, torch version."""
+    with open('/proc/cpuinfo') as cpuinfo:
+        models = [
+            line.split(':', 1)[1].strip()
+            for line in cpuinfo if line.startswith('model name')
+        ] or ['unknown CPU']
+    wait_policy = os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')
+    return (f'{models[0]}, {os.cpu_count()} cores, torch.set_num_threads('
+            f'{threads}), OMP_WAIT_POLICY={wait_policy}, '
+            f'torch {torch.__version__}')
 
 
 def run_all(args):
@@ -160,23 +231,12 @@ def run_all(args):
             for num_positions in args.sizes:
                 results = []
                 for method in methods:
-                    repeats = (args.repeats if num_positions < 16384 else
-                               args.big_repeats)
                     dump = os.path.join(tmp, f'{method}.pt')
-                    cmd = [sys.executable, os.path.abspath(__file__),
-                           '--child', str(num_positions), '--component',
-                           component, '--method', method, '--dump', dump,
-                           '--repeats', str(repeats),
-                           '--threads', str(args.threads)]
-                    proc = subprocess.run(cmd, capture_output=True, text=True)
-                    if proc.returncode != 0:
-                        print(proc.stderr[-2000:], file=sys.stderr)
-                        results.append(None)
-                    else:
-                        last = proc.stdout.strip().splitlines()[-1]
-                        results.append(dict(json.loads(last), dump=dump))
-                    rows.append(format_row(component, num_positions, method,
-                                           results[0], results[-1]))
+                    results.append(
+                        run_case(args, component, method, num_positions, dump))
+                    rows.append(
+                        format_row(component, num_positions, method,
+                                   results[0], results[-1]))
                     print(rows[-1], flush=True)
     return rows
 
@@ -194,62 +254,38 @@ def format_row(component, num_positions, method, ref, res):
     else:
         speed_up = ref['time_ms'] / res['time_ms']
         ratio = res['peak_mb'] / max(ref['peak_mb'], 1e-9)
-        cells += [f'{speed_up:.2f}× / {ratio:.2f}',
-                  max_abs_diff(ref['dump'], res['dump'])]
+        cells += [
+            f'{speed_up:.2f}× / {ratio:.2f}',
+            max_abs_diff(ref['dump'], res['dump'])
+        ]
     return '| ' + ' | '.join(cells) + ' |'
 
 
 def report(args, rows):
     """Markdown document: intro, machine line and the results table."""
-    header = ('| component | N | method | time ms | peak extra MB | '
-              'speed-up / memory ratio vs naive | max abs diff (out / grad) '
-              '|\n|---|---|---|---|---|---|---|')
-    return '\n'.join([
-        '# Correspondence benchmarks', '',
-        'Forward + backward, fp32, batch 1, C = 256 (warp: query/key '
-        '256 + 256 = 512 channels, value 3 colours), N = H·W on square '
-        'grids. Compared: SCM naive (N×N self-correlation, then `fc`) vs '
-        'factored `SelfCorrelationMap` (same `fc` weights); warp '
-        'materialised `softmax(q̂k̂ᵀ/0.01) @ v` vs `cosine_softmax_warp` '
-        '(automatic chunk, 2**22 matrix elements); MCL (bidirectional, '
-        'margin 0.4, temperature 0.05) naive vs `chunk_size = 2**22 // N` '
-        '(no chunking at N ≤ 2048).', '',
-        'Each case runs in a fresh subprocess, one at a time. Peak extra '
-        'memory: after the inputs are built the RSS peak is reset '
-        '(`/proc/self/clear_refs`), one forward + backward runs, and the '
-        'growth of `ru_maxrss` is reported in MB (MiB). Time: best of '
-        f'{args.repeats} runs after that warm-up run (N ≥ 16384: best of '
-        f'{args.big_repeats}). Speed-up = naive time / time; memory ratio = '
-        'peak / naive peak. The max abs diff compares the outputs and the '
-        'input gradients with the naive method.', '',
-        'Rerun: `python benchmarks/bench_correspondence.py` (options: '
-        '`--sizes 1024 4096`, `--repeats 3`, `--big-repeats 1`, '
-        '`--out PATH`).', '',
-        f'Machine: {machine_line(args.threads)}.', '',
-        header, *rows, ''])
+    intro = INTRO.format(
+        repeats=args.repeats,
+        big=args.big_repeats,
+        machine=machine_line(args.threads))
+    return '\n'.join([intro, *HEADER, *rows, ''])
 
 
 def main():
     """Parse arguments; run one case (child) or the whole benchmark."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--sizes', type=int, nargs='+',
-                        default=[1024, 4096, 16384],
-                        help='numbers of positions N (perfect squares)')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timed runs per case (best is reported)')
-    parser.add_argument('--big-repeats', type=int, default=1,
-                        help='timed runs per case at N >= 16384')
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--out', default='docs/benchmarks.md',
-                        help='markdown file to write')
-    parser.add_argument('--child', type=int, help=argparse.SUPPRESS)
-    parser.add_argument('--component', help=argparse.SUPPRESS)
-    parser.add_argument('--method', help=argparse.SUPPRESS)
-    parser.add_argument('--dump', help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add('--sizes', type=int, nargs='+', default=[1024, 4096, 16384])
+    add('--repeats', type=int, default=3)
+    add('--big-repeats', type=int, default=1)
+    add('--threads', type=int, default=2)
+    add('--out', default='docs/benchmarks.md')
+    for hidden in ('--child', '--component', '--method', '--dump'):
+        add(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child is not None:
+    if args.child:
         return run_child(args)
-    print(f'Machine: {machine_line(args.threads)}', flush=True)
     document = report(args, run_all(args))
     print(document)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

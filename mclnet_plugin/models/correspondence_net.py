@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
-from .correspondence import cosine_softmax_warp
+from .correspondence import cosine_softmax_warp, cosine_softmax_warp_back
 
 
 def _flatten(feature_map: torch.Tensor) -> torch.Tensor:
@@ -71,6 +71,16 @@ class CorrespondenceNet(nn.Module):
             _flatten(cond_match), _flatten(exemplar_match), _flatten(value),
             self.temperature, self.chunk_size)  # (B, h·w, D)
         return warped.transpose(1, 2).reshape(batch, -1, height, width)
+
+    def warp_back(self, cond_match: torch.Tensor, exemplar_match: torch.Tensor,
+                  warped: torch.Tensor) -> torch.Tensor:
+        """``Tᵀ`` of Eq. 4: a (B, D, h, w) map aligned to the condition back
+        onto the exemplar's feature grid."""
+        batch, _, height, width = exemplar_match.shape
+        cycled = cosine_softmax_warp_back(
+            _flatten(cond_match), _flatten(exemplar_match), _flatten(warped),
+            self.temperature, self.chunk_size)  # (B, h·w, D)
+        return cycled.transpose(1, 2).reshape(batch, -1, height, width)
 
     def forward(self,
                 cond: torch.Tensor,

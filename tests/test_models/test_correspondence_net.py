@@ -74,3 +74,16 @@ def test_gradients_reach_both_encoders_and_scm():
 def test_size_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match='same spatial size'):
         tiny_net()(torch.randn(1, 4, 32, 32), torch.rand(1, 3, 16, 16))
+
+
+def test_warp_back_returns_to_the_exemplar_grid_eq4():
+    net = tiny_net()
+    out = net(torch.randn(1, 4, 32, 32), torch.rand(1, 3, 32, 32))
+    cycled = net.warp_back(out['cond_match'], out['exemplar_match'],
+                           out['warped_exemplar_pooled'])
+    query = F.normalize(out['cond_match'].flatten(2)[0].t(), dim=-1)
+    key = F.normalize(out['exemplar_match'].flatten(2)[0].t(), dim=-1)
+    backward = (key @ query.t() / 0.05).softmax(-1)  # (M, N): Tᵀ
+    warped = out['warped_exemplar_pooled'].flatten(2)[0].t()
+    expected = (backward @ warped).t().reshape(1, 3, 8, 8)
+    torch.testing.assert_close(cycled, expected, rtol=1e-5, atol=1e-5)

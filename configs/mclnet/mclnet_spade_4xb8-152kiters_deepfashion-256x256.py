@@ -1,0 +1,20 @@
+_base_ = [
+    '../_base_/models/mclnet_spade_256.py',
+    '../_base_/datasets/deepfashion.py',
+    '../_base_/schedules/constant_then_linear_decay.py'
+]
+# 4 GPUs × batch 8 = 32 as CoCosNet; 100 epochs (50 + 50) of ~48.7k
+# training pairs; warp-self (pseudo pair) weight 100 as CoCosNet.
+label_nc = 20
+model = dict(
+    generator=dict(
+        correspondence=dict(cond_encoder=dict(in_channels=label_nc))),
+    losses=dict(pseudo_pair=dict(loss_weight=100.0)))
+total_iters = 152000
+train_cfg = dict(max_iters=total_iters)
+param_scheduler = dict(begin=total_iters // 2, end=total_iters)
+
+# Metrics (FID, SWD, LPIPS, ...) are configured with the evaluation tools;
+# until then training runs without validation.
+val_dataloader = val_cfg = val_evaluator = None
+test_dataloader = test_cfg = test_evaluator = None

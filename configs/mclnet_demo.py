@@ -1,0 +1,114 @@
+# The embedded demo: a small MCL-Net trained on the photos that ship inside
+# the scikit-image wheel (condition: Canny edges; exemplar: a randomly
+# warped, colour-jittered copy of the photo, i.e. a pseudo pair, Eq. 5),
+# 128×128 images with 32×32 correspondence and narrow channels, on 2 CPU
+# cores. Run: bash scripts/demo.sh (or python tools/train.py THIS_FILE).
+_base_ = ['./_base_/models/mclnet_spade_256.py', './_base_/default_runtime.py']
+
+# What differs from the 256×256 model: sizes and widths, a 1-channel
+# condition, no spectral norm in the encoders, no relu5_2 (the VGG stops at
+# relu4_2), and loss weights balanced for this short run.
+image_size = 128
+feature_size = image_size // 4
+narrow_encoder = dict(
+    out_channels=64,
+    channels=(16, 32, 32, 64, 64),
+    num_res_blocks=1,
+    with_spectral_norm=False)
+model = dict(
+    generator=dict(
+        correspondence=dict(
+            cond_encoder=dict(narrow_encoder, in_channels=1),
+            image_encoder=narrow_encoder,
+            scm=dict(num_positions=feature_size**2, out_channels=64)),
+        generator=dict(
+            base_channels=16, hidden_channels=32, use_attention=False)),
+    discriminator=dict(base_channels=16, num_layers=3),
+    vgg=dict(layers=('relu1_2', 'relu2_2', 'relu3_2', 'relu4_2')),
+    losses=dict(
+        mcl=dict(loss_weight=0.05, chunk_size=None),
+        feature_consistency=dict(loss_weight=1.0),
+        perceptual=dict(
+            layer_weights=dict(
+                relu1_2=1 / 16, relu2_2=1 / 8, relu3_2=1 / 4, relu4_2=1.0),
+            # Caffe-VGG activations are in the hundreds at relu1_2
+            loss_weight=0.005),
+        contextual=dict(
+            layer_weights=dict(_delete_=True, relu3_2=2.0, relu4_2=4.0),
+            loss_weight=1.0),
+        gan=dict(loss_weight=1.0)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(
+        type='RandomResizedCrop',
+        keys=['gt'],
+        crop_size=(image_size, image_size),
+        scale=(0.3, 1.0),
+        ratio=(1.0, 1.0)),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+    dict(type='CannyEdges', key='gt', out_key='cond'),
+    dict(type='PseudoExemplar', prob=1.0),
+    dict(
+        type='PackInputs',
+        keys=['cond', 'exemplar'],
+        meta_keys=['is_pseudo_pair'])
+]
+held_out_pipeline = [
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='CenterCropLongEdge', keys=['gt']),
+    dict(type='Resize', keys=['gt'], scale=(image_size, image_size)),
+    dict(type='CannyEdges', key='gt', out_key='cond'),
+    dict(type='PseudoExemplar', prob=1.0),
+    dict(
+        type='PackInputs',
+        keys=['cond', 'exemplar'],
+        meta_keys=['is_pseudo_pair'])
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='BundledPhotoDataset', pipeline=train_pipeline))
+held_out_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='BundledPhotoDataset',
+        photos=('chelsea.png', 'motorcycle_right.png'),
+        pipeline=held_out_pipeline,
+        test_mode=True))
+
+train_cfg = dict(by_epoch=False, max_iters=240, val_interval=10**9)
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+test_cfg = None
+test_dataloader = None
+test_evaluator = None
+
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=4e-4, betas=(0.0, 0.999))),
+    discriminator=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=1.6e-3, betas=(0.0, 0.999))))
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(
+        type='CheckpointHook', interval=240, by_epoch=False, max_keep_ckpts=1))
+custom_hooks = [
+    dict(
+        type='TranslationGridHook',
+        dataloader=held_out_dataloader,
+        interval=80)
+]
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,3 @@
+from .translation_grid_hook import TranslationGridHook
+
+__all__ = ['TranslationGridHook']

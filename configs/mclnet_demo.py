@@ -26,17 +26,18 @@ model = dict(
     discriminator=dict(base_channels=16, num_layers=3),
     vgg=dict(layers=('relu1_2', 'relu2_2', 'relu3_2', 'relu4_2')),
     losses=dict(
-        mcl=dict(loss_weight=0.05, chunk_size=None),
+        mcl=dict(loss_weight=0.5, chunk_size=None),
         feature_consistency=dict(loss_weight=1.0),
         perceptual=dict(
             layer_weights=dict(
                 relu1_2=1 / 16, relu2_2=1 / 8, relu3_2=1 / 4, relu4_2=1.0),
             # Caffe-VGG activations are in the hundreds at relu1_2
-            loss_weight=0.005),
+            loss_weight=0.02),
         contextual=dict(
             layer_weights=dict(_delete_=True, relu3_2=2.0, relu4_2=4.0),
             loss_weight=1.0),
-        gan=dict(loss_weight=1.0)))
+        gan=dict(loss_weight=1.0),
+        disc_feature_matching=dict(loss_weight=2.0)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
@@ -92,10 +93,10 @@ optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     generator=dict(
         type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=4e-4, betas=(0.0, 0.999))),
+        optimizer=dict(type='Adam', lr=1e-3, betas=(0.0, 0.999))),
     discriminator=dict(
         type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=1.6e-3, betas=(0.0, 0.999))))
+        optimizer=dict(type='Adam', lr=2e-3, betas=(0.0, 0.999))))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

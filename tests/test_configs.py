@@ -17,6 +17,7 @@ def test_every_leaf_config_is_covered():
     assert len(LEAVES) == 7
 
 
+@pytest.mark.filterwarnings('ignore:for .*copying from a non-meta parameter')
 @pytest.mark.parametrize('path', LEAVES, ids=lambda p: p.stem)
 def test_config_loads_and_builds_its_model(path):
     cfg = Config.fromfile(path)

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
 # Losses the model knows, by config key; all optional but 'gan'.
@@ -40,6 +40,10 @@ class MCLNet(BaseModel):
             and contextual losses; needed only when those are used.
         data_preprocessor: MMagic ``DataPreprocessor`` config; the condition
             is a non-image key (``non_image_keys=['cond']``).
+        ema_config: if set, an exponential moving average of the generator
+            (MMagic's ``ExponentialMovingAverage``, e.g.
+            ``dict(momentum=0.001)``) is updated after every generator step
+            and used for inference.
     """
 
     def __init__(self,
@@ -48,6 +52,7 @@ class MCLNet(BaseModel):
                  losses: dict,
                  vgg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 ema_config: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -72,14 +77,21 @@ class MCLNet(BaseModel):
                              ' set `vgg=dict(type=\'VGG19FeatureExtractor\','
                              ' weights_path=...)`')
         self.vgg = MODELS.build(vgg) if needs_vgg else None
+        self.generator_ema = None
+        if ema_config is not None:
+            self.generator_ema = MODELS.build(
+                dict(dict(type='ExponentialMovingAverage'), **ema_config),
+                default_args=dict(model=self.generator))
 
     # ------------------------------------------------------------ inference
     def forward(self,
                 inputs: dict,
                 data_samples: Optional[DataSample] = None,
                 mode: str = 'predict') -> List[DataSample]:
-        """Translate a preprocessed batch; returns one DataSample each."""
-        outputs = self.generator(inputs['cond'], inputs['exemplar'])
+        """Translate a preprocessed batch (with the EMA generator if there is
+        one); returns one DataSample each."""
+        generator = self.generator_ema or self.generator
+        outputs = generator(inputs['cond'], inputs['exemplar'])
         destruct = self.data_preprocessor.destruct
         results = []
         for i in range(inputs['cond'].shape[0]):
@@ -126,6 +138,10 @@ class MCLNet(BaseModel):
         gen_loss, log_vars = self.parse_losses(gen_losses)
         log_vars['loss_gen'] = log_vars.pop('loss')
         gen_wrapper.update_params(gen_loss)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(
+                self.generator.module
+                if is_model_wrapper(self.generator) else self.generator)
 
         disc_wrapper = optim_wrapper['discriminator']
         with disc_wrapper.optim_context(self.discriminator):

@@ -1,4 +1,4 @@
-"""The SPADE generation network of MCL-Net (paper §3.3; SPADE paper §3).
+"""The SPADE generation network of MCL-Net (paper §3.4; SPADE paper §3).
 
 It renders the output image from the conditioning input, which in MCL-Net
 is the warped exemplar concatenated with the condition map: every residual

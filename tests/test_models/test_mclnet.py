@@ -134,3 +134,28 @@ def test_config_errors_are_clear():
         MODELS.build(
             dict(cfg, losses=dict(cfg['losses'],
                                   perceptual=dict(type='VGGFeatureLoss'))))
+
+
+def test_ema_generator_follows_the_update_rule_and_serves_inference():
+    model = MODELS.build(
+        dict(tiny_model_cfg(vgg=False), ema_config=dict(momentum=0.25)))
+    name = 'generator.to_image.weight'
+    ema = dict(model.generator_ema.module.named_parameters())[name]
+    generator = dict(model.generator.named_parameters())[name]
+    wrappers = optim_wrappers(model)
+    model.train_step(batch(), wrappers)
+    first = generator.detach().clone()
+    torch.testing.assert_close(ema, first)  # the first update copies
+    model.train_step(batch(), wrappers)
+    assert not torch.equal(generator, first)
+    torch.testing.assert_close(ema, 0.75 * first + 0.25 * generator)
+
+    held_out = batch()
+    model.eval()  # spectral norm would otherwise re-estimate on each call
+    outputs = model.val_step(copy.deepcopy(held_out))
+    with torch.no_grad():
+        data = model.data_preprocessor(held_out, True)
+        ema_fake = model.generator_ema(data['inputs']['cond'],
+                                       data['inputs']['exemplar'])['fake_img']
+    torch.testing.assert_close(
+        outputs[0].fake_img, model.data_preprocessor.destruct(ema_fake)[0])

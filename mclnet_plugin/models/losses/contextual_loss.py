@@ -2,12 +2,11 @@
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from ..correspondence import at_least_fp32, map_in_chunks
-from .loss_inputs import check_data_info, loss_inputs
+from .loss_inputs import LossComponent
 
 
 def _check_feature_pair(pred_feat: torch.Tensor, target_feat: torch.Tensor,
@@ -80,7 +79,7 @@ def contextual_similarity(pred_feat: torch.Tensor,
 
 
 @MODELS.register_module()
-class ContextualLoss(nn.Module):
+class ContextualLoss(LossComponent):
     """Contextual loss over VGG19 layers (Eq. 7), as CoCosNet uses it.
 
     ``loss_weight × Σ_l weight_l × mean_b(−log CX_l)`` where CX_l is
@@ -107,6 +106,8 @@ class ContextualLoss(nn.Module):
         loss_name: name in the log; the ``loss_`` prefix puts it in backward.
     """
 
+    arg_names = ('pred_feats', 'target_feats')
+
     def __init__(self,
                  layer_weights: Optional[Dict[str, float]] = None,
                  band_width: float = 0.1,
@@ -118,7 +119,7 @@ class ContextualLoss(nn.Module):
                  chunk_size: Optional[int] = None,
                  data_info: Optional[dict] = None,
                  loss_name: str = 'loss_cx') -> None:
-        super().__init__()
+        super().__init__(loss_weight, data_info, loss_name)
         if layer_weights is None:
             layer_weights = dict(relu3_2=2.0, relu4_2=4.0, relu5_2=8.0)
         if not layer_weights:
@@ -129,29 +130,18 @@ class ContextualLoss(nn.Module):
         if band_width <= 0 or eps <= 0:
             raise ValueError('ContextualLoss: band_width and eps must be > 0,'
                              f' got {band_width} and {eps}')
-        check_data_info('ContextualLoss', data_info,
-                        ('pred_feats', 'target_feats'))
         self.layer_weights = dict(layer_weights)
         self.band_width = band_width
         self.eps = eps
         self.pool_layers = tuple(pool_layers)
         self.detach_target = detach_target
-        self.loss_weight = loss_weight
         self.reduction = reduction
         self.chunk_size = chunk_size
-        self.data_info = data_info
-        self._loss_name = loss_name
-
-    def loss_name(self) -> str:
-        """Name of this loss in the log (MMagic loss-component API)."""
-        return self._loss_name
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(pred_feats, target_feats)`` (dicts layer -> (B, C, H,
         W)), or ``forward(outputs_dict)`` when ``data_info`` is set."""
-        pred_feats, target_feats = loss_inputs(
-            'ContextualLoss', self.data_info, ('pred_feats', 'target_feats'),
-            args, kwargs)
+        pred_feats, target_feats = self.inputs(args, kwargs)
         return self._weighted_loss(pred_feats, target_feats)
 
     def _weighted_loss(self, pred_feats: Dict[str, torch.Tensor],

@@ -2,17 +2,16 @@
 from typing import List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
-from .loss_inputs import check_data_info, loss_inputs
+from .loss_inputs import LossComponent
 
 ScaleFeatures = Sequence[Sequence[torch.Tensor]]
 
 
 @MODELS.register_module()
-class DiscFeatureMatchingLoss(nn.Module):
+class DiscFeatureMatchingLoss(LossComponent):
     """L1 between the discriminator's intermediate features of fake and real.
 
     For a multi-scale discriminator returning, per scale, the list of every
@@ -28,27 +27,17 @@ class DiscFeatureMatchingLoss(nn.Module):
         loss_name: name in the log.
     """
 
+    arg_names = ('fake_feats', 'real_feats')
+
     def __init__(self,
                  loss_weight: float = 10.0,
                  data_info: Optional[dict] = None,
                  loss_name: str = 'loss_disc_feat_match') -> None:
-        super().__init__()
-        check_data_info('DiscFeatureMatchingLoss', data_info,
-                        ('fake_feats', 'real_feats'))
-        self.loss_weight = loss_weight
-        self.data_info = data_info
-        self._loss_name = loss_name
-
-    def loss_name(self) -> str:
-        """Name of this loss in the log (MMagic loss-component API)."""
-        return self._loss_name
+        super().__init__(loss_weight, data_info, loss_name)
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(fake_feats, real_feats)`` or ``forward(outputs_dict)``."""
-        fake_feats, real_feats = loss_inputs('DiscFeatureMatchingLoss',
-                                             self.data_info,
-                                             ('fake_feats', 'real_feats'),
-                                             args, kwargs)
+        fake_feats, real_feats = self.inputs(args, kwargs)
         return self.loss_weight * feature_matching(fake_feats, real_feats)
 
 

@@ -7,6 +7,8 @@ MMagic's ``gen_auxiliary_loss`` components are called).
 """
 from typing import Optional, Sequence, Tuple
 
+import torch.nn as nn
+
 
 def check_data_info(loss: str, data_info: Optional[dict],
                     arg_names: Sequence[str]) -> None:
@@ -42,3 +44,32 @@ def loss_inputs(loss: str, data_info: Optional[dict],
         raise KeyError(f'{loss}: outputs dict has no {missing} (data_info='
                        f'{data_info}, keys: {sorted(outputs_dict)})')
     return tuple(outputs_dict[data_info[name]] for name in arg_names)
+
+
+class LossComponent(nn.Module):
+    """Base of our registered losses: ``loss_weight``, ``data_info`` and
+    ``loss_name()`` as MMagic's loss components have them.
+
+    Subclasses name their tensor arguments in ``arg_names`` and read them in
+    ``forward(*args, **kwargs)`` with ``self.inputs(args, kwargs)``.
+    """
+
+    arg_names: Tuple[str, ...] = ()
+
+    def __init__(self, loss_weight: float, data_info: Optional[dict],
+                 loss_name: str) -> None:
+        super().__init__()
+        check_data_info(type(self).__name__, data_info, self.arg_names)
+        self.loss_weight = loss_weight
+        self.data_info = data_info
+        self._loss_name = loss_name
+
+    def loss_name(self) -> str:
+        """Name of this loss in the log; the ``loss_`` prefix puts it in the
+        backward graph (MMagic loss-component API)."""
+        return self._loss_name
+
+    def inputs(self, args: tuple, kwargs: dict) -> Tuple:
+        """The call's tensors, in the order of ``arg_names``."""
+        return loss_inputs(
+            type(self).__name__, self.data_info, self.arg_names, args, kwargs)

@@ -3,12 +3,11 @@ import math
 from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from ..correspondence import at_least_fp32, map_in_chunks
-from .loss_inputs import check_data_info, loss_inputs
+from .loss_inputs import LossComponent
 
 # sinθ = sqrt(max(1 - cos²θ, EPS)): keeps the loss and its gradient finite
 # when |cosθ| rounds to 1 (the authors' code returns NaN there).
@@ -96,7 +95,7 @@ def _as_vectors(feat: torch.Tensor, name: str) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class MarginalContrastiveLoss(nn.Module):
+class MarginalContrastiveLoss(LossComponent):
     """Marginal contrastive loss between condition and ground-truth features.
 
     ``L_mcl = L_xy + L_yx`` (Alg. 1 and §3.2): each condition feature x_i
@@ -128,6 +127,8 @@ class MarginalContrastiveLoss(nn.Module):
         loss_name: name in the log; the ``loss_`` prefix puts it in backward.
     """
 
+    arg_names = ('cond_feat', 'gt_feat')
+
     def __init__(self,
                  margin: float = 0.4,
                  temperature: float = 0.05,
@@ -139,7 +140,7 @@ class MarginalContrastiveLoss(nn.Module):
                  chunk_size: Optional[int] = None,
                  data_info: Optional[dict] = None,
                  loss_name: str = 'loss_mcl') -> None:
-        super().__init__()
+        super().__init__(loss_weight, data_info, loss_name)
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError("MarginalContrastiveLoss: reduction must be "
                              f"'mean', 'sum' or 'none', got {reduction!r}")
@@ -149,30 +150,18 @@ class MarginalContrastiveLoss(nn.Module):
         if temperature <= 0:
             raise ValueError('MarginalContrastiveLoss: temperature must be '
                              f'> 0, got {temperature}')
-        check_data_info('MarginalContrastiveLoss', data_info,
-                        ('cond_feat', 'gt_feat'))
         self.margin = margin
         self.temperature = temperature
         self.bidirectional = bidirectional
         self.num_samples = num_samples
         self.detach_target = detach_target
-        self.loss_weight = loss_weight
         self.reduction = reduction
         self.chunk_size = chunk_size
-        self.data_info = data_info
-        self._loss_name = loss_name
-
-    def loss_name(self) -> str:
-        """Name of this loss in the log (MMagic loss-component API)."""
-        return self._loss_name
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(cond_feat, gt_feat)``, or ``forward(outputs_dict)`` when
         ``data_info`` is set (as MMagic calls its auxiliary losses)."""
-        cond_feat, gt_feat = loss_inputs('MarginalContrastiveLoss',
-                                         self.data_info,
-                                         ('cond_feat', 'gt_feat'), args,
-                                         kwargs)
+        cond_feat, gt_feat = self.inputs(args, kwargs)
         with torch.autocast(device_type=cond_feat.device.type, enabled=False):
             return self.loss_weight * self._reduced_loss(cond_feat, gt_feat)
 

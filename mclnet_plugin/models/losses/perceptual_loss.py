@@ -2,15 +2,16 @@
 from typing import Dict, Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
+
+from .loss_inputs import LossComponent
 
 _CRITERIA = dict(l1=F.l1_loss, mse=F.mse_loss)
 
 
 @MODELS.register_module()
-class VGGFeatureLoss(nn.Module):
+class VGGFeatureLoss(LossComponent):
     """``Σ_l w_l · ‖φ_l(G(X, Z)) − φ_l(Y)‖`` over VGG19 layers (Eq. 6).
 
     Takes the feature dicts of a ``VGG19FeatureExtractor`` (computed once per
@@ -23,14 +24,20 @@ class VGGFeatureLoss(nn.Module):
             feature-matching weighting (1/32, 1/16, 1/8, 1/4, 1).
         criterion: 'l1' (Eq. 6) or 'mse'.
         loss_weight: multiplies the sum.
+        data_info: MMagic loss-component mapping of ``pred_feats`` and
+            ``target_feats`` to keys of an outputs dict.
+        loss_name: name in the log.
     """
+
+    arg_names = ('pred_feats', 'target_feats')
 
     def __init__(self,
                  layer_weights: Optional[Dict[str, float]] = None,
                  criterion: str = 'l1',
                  loss_weight: float = 1.0,
+                 data_info: Optional[dict] = None,
                  loss_name: str = 'loss_perc') -> None:
-        super().__init__()
+        super().__init__(loss_weight, data_info, loss_name)
         if criterion not in _CRITERIA:
             raise ValueError(f'VGGFeatureLoss: criterion must be one of '
                              f'{sorted(_CRITERIA)}, got {criterion!r}')
@@ -38,16 +45,11 @@ class VGGFeatureLoss(nn.Module):
             relu1_2=1 / 32, relu2_2=1 / 16, relu3_2=1 / 8, relu4_2=1 / 4,
             relu5_2=1.0)
         self.criterion = criterion
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
-    def loss_name(self) -> str:
-        """Name of this loss in the log (MMagic loss-component API)."""
-        return self._loss_name
-
-    def forward(self, pred_feats: Dict[str, torch.Tensor],
-                target_feats: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Weighted distance of the two dicts' features; target detached."""
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """``forward(pred_feats, target_feats)`` (dicts layer -> features) or
+        ``forward(outputs_dict)``: the weighted distance, target detached."""
+        pred_feats, target_feats = self.inputs(args, kwargs)
         criterion = _CRITERIA[self.criterion]
         total = 0
         for layer, weight in self.layer_weights.items():

@@ -33,3 +33,15 @@ def test_missing_layer_and_bad_criterion_are_clear_errors():
         VGGFeatureLoss()(feats(SHAPES), feats(SHAPES))
     with pytest.raises(ValueError, match='criterion'):
         VGGFeatureLoss(criterion='l3')
+
+
+def test_outputs_dict_call_and_loss_name():
+    pred, target = feats(SHAPES), feats(SHAPES)
+    loss = VGGFeatureLoss(
+        dict(relu3_2=1.0), data_info=dict(pred_feats='p', target_feats='t'))
+    assert loss.loss_name() == 'loss_perc'
+    torch.testing.assert_close(
+        loss(dict(p=pred, t=target)),
+        VGGFeatureLoss(dict(relu3_2=1.0))(pred, target))
+    with pytest.raises(TypeError, match='expects the outputs dict'):
+        loss(pred, target)

@@ -41,7 +41,13 @@ def _run(cmd, tmp_path, **env):
     result = subprocess.run(
         cmd,
         cwd=REPO,
-        env=dict(os.environ, PYTHONUNBUFFERED='1', **env),
+        # tools/*.sh call `python`: the interpreter running the tests
+        env=dict(
+            os.environ,
+            PATH=os.pathsep.join(
+                [os.path.dirname(sys.executable), os.environ['PATH']]),
+            PYTHONUNBUFFERED='1',
+            **env),
         capture_output=True,
         text=True,
         timeout=600)

@@ -222,6 +222,15 @@ class VGG19FeatureExtractor(nn.Module):
                 persistent=False)
         self.requires_grad_(False)
         self.train(False)
+        # The weights come from their file: a parent's checkpoint does not
+        # carry them (~80 MB), and loading one without them keeps them.
+        self._register_state_dict_hook(_drop_own_entries)
+        self._register_load_state_dict_pre_hook(self._keep_own_entries)
+
+    def _keep_own_entries(self, state_dict: dict, prefix: str,
+                          *args) -> None:
+        for name, tensor in self.features.state_dict().items():
+            state_dict.setdefault(f'{prefix}features.{name}', tensor)
 
     @staticmethod
     def _make_layer(name: str) -> nn.Module:
@@ -251,3 +260,10 @@ class VGG19FeatureExtractor(nn.Module):
             if name in self.layers:
                 feats[name] = x
         return {name: feats[name] for name in self.layers}
+
+
+def _drop_own_entries(module: nn.Module, state_dict: dict, prefix: str,
+                      local_metadata: dict) -> None:
+    """State-dict hook: remove the module's entries from the dict."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        del state_dict[key]

@@ -167,7 +167,9 @@ def test_frozen_but_differentiable_wrt_input(extractor):
     parent = torch.nn.Sequential(extractor).train()
     assert not extractor.training
     assert not any(m.training for m in extractor.modules())
-    assert list(extractor.state_dict()) == [
+    assert extractor.state_dict() == {}  # weights come from their file
+    # torchvision's vgg19().features layout and names
+    assert [f'features.{k}' for k in extractor.features.state_dict()] == [
         f'features.{i}.{kind}' for i, name in enumerate(LAYER_NAMES[:32])
         if name.startswith('conv') for kind in ('weight', 'bias')
     ]
@@ -229,3 +231,18 @@ def test_bad_layer_or_format_names():
         VGG19FeatureExtractor('unused.pth', layers=('relu1_2', 'relu6_1'))
     with pytest.raises(ValueError, match='weights_format'):
         VGG19FeatureExtractor('unused.pth', weights_format='caffe')
+
+
+@needs_weights
+def test_weights_stay_out_of_a_parents_checkpoint():
+    from mmengine.runner.checkpoint import get_state_dict, load_state_dict
+    parent = torch.nn.ModuleDict(
+        dict(
+            vgg=VGG19FeatureExtractor(layers=('relu1_2', )),
+            head=torch.nn.Linear(2, 2)))
+    for state in (parent.state_dict(), get_state_dict(parent)):
+        assert set(state) == {'head.weight', 'head.bias'}
+    before = parent['vgg'].features[0].weight.clone()
+    parent.load_state_dict(parent.state_dict(), strict=True)
+    load_state_dict(parent, get_state_dict(parent), strict=True)
+    assert torch.equal(parent['vgg'].features[0].weight, before)

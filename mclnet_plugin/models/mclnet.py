@@ -92,19 +92,23 @@ class MCLNet(BaseModel):
         one); returns one DataSample each."""
         generator = self.generator_ema or self.generator
         outputs = generator(inputs['cond'], inputs['exemplar'])
-        destruct = self.data_preprocessor.destruct
-        results = []
-        for i in range(inputs['cond'].shape[0]):
-            sample = DataSample(
-                fake_img=destruct(outputs['fake_img'][i:i + 1])[0],
-                warped_exemplar=destruct(outputs['warped_exemplar'][i:i +
-                                                                    1])[0],
-                exemplar=destruct(inputs['exemplar'][i:i + 1])[0],
-                cond=inputs['cond'][i])
-            if data_samples is not None and 'gt_img' in data_samples:
-                sample.gt_img = destruct(data_samples.gt_img[i:i + 1])[0]
-            results.append(sample)
-        return results
+        images = dict(
+            fake_img=outputs['fake_img'],
+            warped_exemplar=outputs['warped_exemplar'],
+            exemplar=inputs['exemplar'])
+        if data_samples is not None and 'gt_img' in data_samples:
+            images['gt_img'] = data_samples.gt_img
+        # (B, 3, H, W) in [0, 255], each batch destructed once
+        images = {
+            key: self.data_preprocessor.destruct(value)
+            for key, value in images.items()
+        }
+        return [
+            DataSample(
+                cond=cond, **{key: value[i]
+                              for key, value in images.items()})
+            for i, cond in enumerate(inputs['cond'])
+        ]
 
     def val_step(self, data: dict) -> List[DataSample]:
         """Translate a batch; every image of the returned samples is RGB in

@@ -4,7 +4,7 @@ from . import compat
 
 compat.install()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registers)
+from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

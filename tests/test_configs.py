@@ -1,10 +1,13 @@
-"""Every config loads, and its model builds."""
+"""Every config loads, its model builds, and its data feeds the model."""
 from pathlib import Path
 
 import pytest
 import torch
 from mmagic.registry import MODELS
 from mmengine.config import Config
+from mmengine.runner import Runner
+
+from tests.dataset_fixtures import make_ade20k, make_celebahq, make_deepfashion
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 LEAVES = sorted(CONFIGS.glob('*.py')) + sorted(CONFIGS.glob('mclnet/*.py'))
@@ -14,7 +17,7 @@ def test_every_leaf_config_is_covered():
     names = {p.name for p in LEAVES}
     assert {'mclnet_ade20k.py', 'mclnet_deepfashion.py',
             'mclnet_celebahq.py', 'mclnet_demo.py'} <= names
-    assert len(LEAVES) == 7
+    assert len(LEAVES) == 8
 
 
 @pytest.mark.filterwarnings('ignore:for .*copying from a non-meta parameter')
@@ -52,3 +55,27 @@ def test_paper_settings_in_the_full_configs():
     assert Config.fromfile(
         CONFIGS / 'mclnet_deepfashion.py').model.losses.pseudo_pair[
             'loss_weight'] == 100.0
+
+
+@pytest.mark.parametrize('name, make_data', [
+    ('mclnet_ade20k.py', make_ade20k),
+    ('mclnet_deepfashion.py', make_deepfashion),
+    ('mclnet_celebahq.py', make_celebahq),
+    ('mclnet/mclnet_spade_4xb8-52kiters_celebahq-parts-256x256.py',
+     make_celebahq),
+])
+def test_task_configs_feed_their_model_the_right_condition(
+        tmp_path, name, make_data):
+    make_data(str(tmp_path))
+    cfg = Config.fromfile(CONFIGS / name)
+    loader = cfg.train_dataloader
+    loader.update(num_workers=0, persistent_workers=False, batch_size=2)
+    loader.dataset.data_root = str(tmp_path)
+    batch = next(iter(Runner.build_dataloader(loader, seed=0)))
+    data = MODELS.build(cfg.model.data_preprocessor)(batch, training=True)
+    cond, exemplar = data['inputs']['cond'], data['inputs']['exemplar']
+    label_nc = cfg.model.generator.correspondence.cond_encoder.in_channels
+    assert cond.shape == (2, label_nc, 256, 256)
+    assert cond.dtype == torch.float32 and 0 <= cond.min() <= cond.max() <= 1
+    assert exemplar.shape == (2, 3, 256, 256)
+    assert -1 <= exemplar.min() < exemplar.max() <= 1

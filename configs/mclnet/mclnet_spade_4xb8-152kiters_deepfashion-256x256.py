@@ -14,7 +14,12 @@ total_iters = 152000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
 
-# Metrics (FID, SWD, LPIPS, ...) are configured with the evaluation tools;
-# until then training runs without validation.
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
+# condition | exemplar | warped | output | ground truth grids of the first
+# validation batch, in <work_dir>/translation_grids
+custom_hooks = [
+    dict(
+        type='TranslationGridHook',
+        dataloader='val',
+        interval=5000,
+        cond_channels=(0, 1, 2))  # the RGB skeleton
+]

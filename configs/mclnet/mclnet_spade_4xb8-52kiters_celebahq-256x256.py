@@ -3,8 +3,8 @@ _base_ = [
     '../_base_/schedules/constant_then_linear_decay.py'
 ]
 # 4 GPUs × batch 8 = 32 as CoCosNet; 60 epochs (30 + 30) of ~28k
-# training images.
-label_nc = 15
+# training images. Condition: landmark edges (7 channels, the paper's).
+label_nc = 7
 model = dict(
     generator=dict(
         correspondence=dict(cond_encoder=dict(in_channels=label_nc))))
@@ -12,7 +12,11 @@ total_iters = 52000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
 
-# Metrics (FID, SWD, LPIPS, ...) are configured with the evaluation tools;
-# until then training runs without validation.
-val_dataloader = val_cfg = val_evaluator = None
-test_dataloader = test_cfg = test_evaluator = None
+# condition | exemplar | warped | output | ground truth grids of the first
+# validation batch, in <work_dir>/translation_grids
+custom_hooks = [
+    dict(
+        type='TranslationGridHook',
+        dataloader='val',
+        interval=5000,)
+]

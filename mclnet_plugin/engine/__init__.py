@@ -1,3 +1,8 @@
+from .save_translations_hook import SaveTranslationsHook
 from .translation_grid_hook import TranslationGridHook
+from .visualization import condition_image, to_uint8
 
-__all__ = ['TranslationGridHook']
+__all__ = [
+    'SaveTranslationsHook', 'TranslationGridHook', 'condition_image',
+    'to_uint8'
+]

@@ -2,7 +2,7 @@
 import json
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -11,6 +11,8 @@ from mmagic.registry import HOOKS
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+
+from .visualization import condition_image, to_uint8
 
 COLUMNS = ('condition', 'exemplar', 'warped exemplar', 'output',
            'ground truth')
@@ -29,25 +31,33 @@ class TranslationGridHook(Hook):
     training.
 
     Args:
-        dataloader: config of the dataloader providing the batch.
+        dataloader: config of the dataloader providing the batch, or
+            ``'val'``: the runner's validation dataloader.
         interval: iterations between grids (0: only before and after).
         out_dir: folder inside the work dir.
+        cond_channels: condition channels to show (see
+            ``condition_image``); None: chosen from the map.
     """
 
     priority = 'LOW'
 
     def __init__(self,
-                 dataloader: dict,
+                 dataloader: Union[dict, str],
                  interval: int = 0,
-                 out_dir: str = 'translation_grids') -> None:
+                 out_dir: str = 'translation_grids',
+                 cond_channels: Optional[Sequence[int]] = None) -> None:
         self.dataloader_cfg = dataloader
+        self.cond_channels = cond_channels
         self.interval = interval
         self.out_dir = out_dir
         self.batch: Optional[dict] = None
         self.report = {}
 
     def before_train(self, runner) -> None:
-        loader = runner.build_dataloader(self.dataloader_cfg)
+        if self.dataloader_cfg == 'val':
+            loader = runner.val_dataloader
+        else:
+            loader = runner.build_dataloader(self.dataloader_cfg)
         self.batch = next(iter(loader))
         self._record(runner, 'before_training')
 
@@ -83,11 +93,11 @@ class TranslationGridHook(Hook):
         os.makedirs(folder, exist_ok=True)
         rows = [
             np.concatenate([
-                _condition_image(s.cond),
-                _to_uint8(s.exemplar),
-                _to_uint8(s.warped_exemplar),
-                _to_uint8(s.fake_img),
-                _to_uint8(s.gt_img)
+                condition_image(s.cond, self.cond_channels),
+                to_uint8(s.exemplar),
+                to_uint8(s.warped_exemplar),
+                to_uint8(s.fake_img),
+                to_uint8(s.gt_img)
             ],
                            axis=1) for s in samples
         ]
@@ -105,29 +115,11 @@ class TranslationGridHook(Hook):
         runner.logger.info(f'wrote {path}')
 
 
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) in [0, 255] -> (H, W, 3) uint8."""
-    return image.clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
-
-
-def _condition_image(cond: torch.Tensor) -> np.ndarray:
-    """A viewable RGB picture of a (C, H, W) condition map: one channel as
-    grey, three as colours, more as a fixed colour per argmax channel."""
-    cond = cond.float().cpu()
-    if cond.shape[0] == 1:
-        return _to_uint8(cond.expand(3, -1, -1) * 255)
-    if cond.shape[0] == 3:
-        return _to_uint8(cond * 255)
-    palette = torch.from_numpy(
-        np.random.default_rng(0).integers(0, 256, (cond.shape[0], 3)))
-    return palette[cond.argmax(0)].byte().numpy()
-
-
 def _mean_psnr(samples: List, key: str) -> float:
     # imported here: mmagic.evaluation imports all of mmagic.models (~10 s)
     from mmagic.evaluation.metrics.psnr import psnr
     return float(
         np.mean([
-            psnr(_to_uint8(getattr(s, key)), _to_uint8(s.gt_img))
+            psnr(to_uint8(getattr(s, key)), to_uint8(s.gt_img))
             for s in samples
         ]))

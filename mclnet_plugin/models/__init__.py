@@ -1,3 +1,4 @@
+from .condition_data_preprocessor import ConditionDataPreprocessor
 from .correspondence import cosine_softmax_warp, cosine_softmax_warp_back
 from .correspondence_generator import CorrespondenceGenerator
 from .correspondence_net import CorrespondenceNet
@@ -12,8 +13,9 @@ from .spade_modules import SPADE, SelfAttention, SPADEResBlock
 from .vgg19 import VGG19FeatureExtractor, find_vgg19_weights
 
 __all__ = [
-    'ContextualLoss', 'CorrespondenceEncoder', 'CorrespondenceGenerator',
-    'CorrespondenceNet', 'DiscFeatureMatchingLoss', 'MCLNet',
+    'ConditionDataPreprocessor', 'ContextualLoss', 'CorrespondenceEncoder',
+    'CorrespondenceGenerator', 'CorrespondenceNet', 'DiscFeatureMatchingLoss',
+    'MCLNet',
     'MarginalContrastiveLoss', 'MultiScaleDiscriminator', 'SPADE',
     'SPADEGenerator', 'SPADEResBlock', 'SelfAttention', 'SelfCorrelationMap',
     'VGG19FeatureExtractor', 'VGGFeatureLoss', 'cosine_softmax_warp',

@@ -38,8 +38,10 @@ class MCLNet(BaseModel):
             or None = unused). 'gan' is required (an MMagic ``GANLoss``).
         vgg: config of the ``VGG19FeatureExtractor`` shared by the perceptual
             and contextual losses; needed only when those are used.
-        data_preprocessor: MMagic ``DataPreprocessor`` config; the condition
-            is a non-image key (``non_image_keys=['cond']``).
+        data_preprocessor: a ``ConditionDataPreprocessor`` (or MMagic
+            ``DataPreprocessor``) config; the condition is a non-image key
+            (``non_image_keys=['cond']``), one-hot encoded there when the
+            dataset gives label ids (``one_hot=dict(cond=151)``).
         ema_config: if set, an exponential moving average of the generator
             (MMagic's ``ExponentialMovingAverage``, e.g.
             ``dict(momentum=0.001)``) is updated after every generator step
@@ -103,10 +105,17 @@ class MCLNet(BaseModel):
             key: self.data_preprocessor.destruct(value)
             for key, value in images.items()
         }
+        # each sample keeps its input's metainfo (query_id, paths, ...)
+        if data_samples is None:
+            metainfo = [{}] * len(inputs['cond'])
+        else:
+            metainfo = [sample.metainfo for sample in data_samples.split()]
         return [
             DataSample(
-                cond=cond, **{key: value[i]
-                              for key, value in images.items()})
+                metainfo=metainfo[i],
+                cond=cond,
+                **{key: value[i]
+                   for key, value in images.items()})
             for i, cond in enumerate(inputs['cond'])
         ]
 

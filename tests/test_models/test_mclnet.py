@@ -122,6 +122,8 @@ def test_predict_returns_data_samples_in_pixel_range():
     assert 0 <= sample.fake_img.min() and sample.fake_img.max() <= 255
     assert sample.cond.shape == (LABEL_NC, 32, 32)
     assert sample.gt_img.shape == (3, 32, 32)
+    # the inputs' metainfo travels on (the evaluators group by query_id)
+    assert [s.is_pseudo_pair for s in outputs] == [True, False]
 
 
 def test_config_errors_are_clear():

@@ -37,6 +37,27 @@ def test_runner_trains_checkpoints_and_resumes(tmp_path):
     assert (tmp_path / 'iter_5.pth').is_file()
 
 
+def test_validation_during_training_and_grids_of_the_val_batch(tmp_path):
+    cfg = tiny_demo_config(tmp_path, max_iters=2)
+    cfg.val_dataloader = cfg.test_dataloader
+    cfg.val_cfg = dict(type='ValLoop')
+    cfg.val_evaluator = dict(
+        type='mmengine.Evaluator',
+        metrics=[
+            dict(type='TranslationPSNR', pred_key='warped_exemplar',
+                 prefix='warped')
+        ])
+    cfg.train_cfg.val_interval = 2
+    cfg.custom_hooks[0].dataloader = 'val'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert (tmp_path / 'translation_grids' / 'after_training.png').is_file()
+    scalars = (next(tmp_path.glob('*/vis_data/scalars.json'))
+               .read_text().splitlines())
+    validation = [json.loads(line) for line in scalars if 'warped' in line]
+    assert validation and validation[-1]['warped/PSNR'] > 0
+
+
 def _run(cmd, tmp_path, **env):
     result = subprocess.run(
         cmd,

@@ -1,23 +1,89 @@
-# ADE20K (150 classes + "other" = 151 one-hot channels), 256×256.
-# The dataset classes and pipelines for the paper's three tasks are built in
-# the datasets issue; until then this base fixes the condition width and
-# the dataloader settings, and the configs that use it load and build their
-# model but cannot iterate real data. See docs/ (datasets) when it lands.
+# ADE20K (ADEChallengeData2016): 150 classes + 0 = "other" → 151 one-hot
+# channels, made on the device by ConditionDataPreprocessor(one_hot=...)
+# from the integer label map. 256×256: training resizes to 286 and crops
+# 256 (CoCosNet), testing resizes to 256. Preparation: docs/datasets.md.
 label_nc = 151
 data_root = 'data/ADEChallengeData2016'
+image_size = 256
+load_size = 286
+
+# Eq. 5's pseudo pair: with probability `prob` the exemplar is the ground
+# truth under a random affine warp and colour jitter (CoCosNet feeds its
+# ground truth as exemplar 30% of the time).
+pseudo_exemplar = dict(
+    type='PseudoExemplar',
+    prob=0.3,
+    degrees=20.0,
+    scale=(0.85, 1.15),
+    translate=0.12,
+    brightness=0.2,
+    contrast=0.2,
+    hue=0.03)
+pack_inputs = dict(
+    type='PackInputs',
+    keys=['cond', 'exemplar'],
+    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
+
+train_pipeline = [
+    dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
+    dict(type='LoadLabelMap', key='cond', num_classes=label_nc),
+    # CoCosNet: the last ("hard") retrieved reference 20% of the time
+    dict(type='ChooseExemplar', hard_prob=0.2),
+    dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
+    dict(type='Resize', keys=['gt', 'exemplar'], scale=(load_size, ) * 2),
+    dict(
+        type='Resize',
+        keys=['cond'],
+        scale=(load_size, ) * 2,
+        interpolation='nearest'),
+    dict(
+        type='AlignedRandomCrop',
+        keys=['gt', 'cond'],
+        crop_size=(image_size, ) * 2),
+    dict(
+        type='Crop',
+        keys=['exemplar'],
+        crop_size=(image_size, ) * 2,
+        random_crop=True),
+    dict(type='Flip', keys=['gt', 'cond'], flip_ratio=0.5),
+    dict(type='Flip', keys=['exemplar'], flip_ratio=0.5),
+    pseudo_exemplar,
+    pack_inputs,
+]
+test_pipeline = [
+    dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
+    dict(type='LoadLabelMap', key='cond', num_classes=label_nc),
+    dict(type='ChooseExemplar', hard_prob=0.0),
+    dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
+    dict(type='Resize', keys=['gt', 'exemplar'], scale=(image_size, ) * 2),
+    dict(
+        type='Resize',
+        keys=['cond'],
+        scale=(image_size, ) * 2,
+        interpolation='nearest'),
+    pack_inputs,
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(type='ADE20KDataset', data_root=data_root, split='training'))
+    dataset=dict(
+        type='ADE20KDataset',
+        data_root=data_root,
+        split='training',
+        exemplar_list='ade20k_ref.txt',
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=4,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='ADE20KDataset',
         data_root=data_root,
         split='validation',
+        exemplar_list='ade20k_ref_test.txt',
+        pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = val_dataloader

@@ -1,25 +1,85 @@
-# CelebA-HQ: 15-channel face-edge maps (edges + 13 part distance maps +
-# parts-only edges), 256×256.
-# The dataset classes and pipelines for the paper's three tasks are built in
-# the datasets issue; until then this base fixes the condition width and
-# the dataloader settings, and the configs that use it load and build their
-# model but cannot iterate real data. See docs/ (datasets) when it lands.
-label_nc = 15
+# CelebA-HQ (as released with CelebAMask-HQ): face edges → face, 256×256.
+# The paper's condition: 68 face landmarks connected into polylines plus
+# Canny edges outside the face, with per-part distance maps (RenderFaceEdges,
+# 7 channels: edges, jaw/brows/nose/eyes/lips distances, lines only).
+# CoCosNet's 15-channel part-mask input: ../mclnet/*celebahq-parts*.py.
+# Preparation: docs/datasets.md.
+label_nc = 7
 data_root = 'data/CelebAMask-HQ'
+image_size = 256
+
+# Eq. 5's pseudo pair (CoCosNet: the ground truth as exemplar 30% of the
+# time); the augmentation is explicit here.
+pseudo_exemplar = dict(
+    type='PseudoExemplar',
+    prob=0.3,
+    degrees=10.0,
+    scale=(0.9, 1.1),
+    translate=0.08,
+    brightness=0.2,
+    contrast=0.2,
+    hue=0.03)
+pack_inputs = dict(
+    type='PackInputs',
+    keys=['cond', 'exemplar'],
+    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
+load_exemplar = [
+    dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
+    dict(type='Resize', keys=['gt', 'exemplar'], scale=(image_size, ) * 2),
+]
+render_edges = dict(
+    type='RenderFaceEdges',
+    source='landmarks',
+    out_key='cond',
+    low_threshold=60,
+    high_threshold=140)
+train_pipeline = [
+    dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
+    dict(type='LoadFaceLandmarks', key='cond'),
+    dict(type='ChooseExemplar', hard_prob=0.2),
+    *load_exemplar,
+    # the landmarks are mirrored (left and right swap) with the photo
+    dict(
+        type='FlipWithPoints',
+        keys=['gt'],
+        point_layouts=dict(landmarks='ibug68'),
+        flip_ratio=0.5),
+    dict(type='Flip', keys=['exemplar'], flip_ratio=0.5),
+    render_edges,
+    pseudo_exemplar,
+    pack_inputs,
+]
+test_pipeline = [
+    dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
+    dict(type='LoadFaceLandmarks', key='cond'),
+    dict(type='ChooseExemplar', hard_prob=0.0),
+    *load_exemplar,
+    render_edges,
+    pack_inputs,
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='CelebAHQEdgeDataset', data_root=data_root, split='train'))
+        type='CelebAHQEdgeDataset',
+        data_root=data_root,
+        split='train',
+        condition_source='landmarks',
+        exemplar_list='train_ref.txt',
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=4,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='CelebAHQEdgeDataset',
         data_root=data_root,
-        split='test',
+        split='val',
+        condition_source='landmarks',
+        exemplar_list='val_ref.txt',
+        pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = val_dataloader

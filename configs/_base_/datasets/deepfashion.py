@@ -1,25 +1,78 @@
-# DeepFashion: 20-channel pose maps (RGB OpenPose skeleton + 17 limb
-# distance maps), 256×256.
-# The dataset classes and pipelines for the paper's three tasks are built in
-# the datasets issue; until then this base fixes the condition width and
-# the dataloader settings, and the configs that use it load and build their
-# model but cannot iterate real data. See docs/ (datasets) when it lands.
+# DeepFashion In-shop: body keypoints rendered as CoCosNet's 20-channel pose
+# map (RGB OpenPose skeleton + 17 limb distance maps, RenderPoseMap),
+# 256×256. Keypoints: MMPose JSON or OpenPose files; exemplar: the same
+# person and outfit in another view. Preparation: docs/datasets.md.
 label_nc = 20
 data_root = 'data/DeepFashion'
+image_size = 256
+
+# Eq. 5's pseudo pair (CoCosNet: the ground truth as exemplar 30% of the
+# time); the augmentation is explicit here.
+pseudo_exemplar = dict(
+    type='PseudoExemplar',
+    prob=0.3,
+    degrees=10.0,
+    scale=(0.9, 1.1),
+    translate=0.08,
+    brightness=0.2,
+    contrast=0.2,
+    hue=0.03)
+pack_inputs = dict(
+    type='PackInputs',
+    keys=['cond', 'exemplar'],
+    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
+load_pair = [
+    dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
+    # OpenPose's own detection threshold; MMPose JSON scores every joint
+    dict(type='LoadPoseKeypoints', key='cond', min_score=0.1),
+]
+load_exemplar = [
+    dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
+    dict(type='Resize', keys=['gt', 'exemplar'], scale=(image_size, ) * 2),
+]
+train_pipeline = [
+    *load_pair,
+    dict(type='ChooseExemplar', hard_prob=0.2),
+    *load_exemplar,
+    # CoCosNet does not flip; mirroring the joints (left and right swap
+    # names) before rendering keeps the pose map consistent, so we do.
+    dict(
+        type='FlipWithPoints',
+        keys=['gt'],
+        point_layouts=dict(keypoints='openpose18'),
+        flip_ratio=0.5),
+    dict(type='RenderPoseMap', out_key='cond', joint_radius=4, limb_width=4),
+    pseudo_exemplar,
+    pack_inputs,
+]
+test_pipeline = [
+    *load_pair,
+    dict(type='ChooseExemplar', hard_prob=0.0),
+    *load_exemplar,
+    dict(type='RenderPoseMap', out_key='cond', joint_radius=4, limb_width=4),
+    pack_inputs,
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='DeepFashionPoseDataset', data_root=data_root, split='train'))
+        type='DeepFashionPoseDataset',
+        data_root=data_root,
+        split='train',
+        exemplar_list='train_ref.txt',
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=4,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='DeepFashionPoseDataset',
         data_root=data_root,
-        split='test',
+        split='val',
+        exemplar_list='val_ref.txt',
+        pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = val_dataloader

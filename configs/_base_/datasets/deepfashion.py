@@ -2,25 +2,11 @@
 # map (RGB OpenPose skeleton + 17 limb distance maps, RenderPoseMap),
 # 256×256. Keypoints: MMPose JSON or OpenPose files; exemplar: the same
 # person and outfit in another view. Preparation: docs/datasets.md.
+_base_ = ['./exemplar_pairs.py']
 label_nc = 20
 data_root = 'data/DeepFashion'
 image_size = 256
 
-# Eq. 5's pseudo pair (CoCosNet: the ground truth as exemplar 30% of the
-# time); the augmentation is explicit here.
-pseudo_exemplar = dict(
-    type='PseudoExemplar',
-    prob=0.3,
-    degrees=10.0,
-    scale=(0.9, 1.1),
-    translate=0.08,
-    brightness=0.2,
-    contrast=0.2,
-    hue=0.03)
-pack_inputs = dict(
-    type='PackInputs',
-    keys=['cond', 'exemplar'],
-    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
 load_pair = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
     # OpenPose's own detection threshold; MMPose JSON scores every joint
@@ -42,15 +28,15 @@ train_pipeline = [
         point_layouts=dict(keypoints='openpose18'),
         flip_ratio=0.5),
     dict(type='RenderPoseMap', out_key='cond', joint_radius=4, limb_width=4),
-    pseudo_exemplar,
-    pack_inputs,
+    {{_base_.pseudo_exemplar}},
+    {{_base_.pack_inputs}},
 ]
 test_pipeline = [
     *load_pair,
     dict(type='ChooseExemplar', hard_prob=0.0),
     *load_exemplar,
     dict(type='RenderPoseMap', out_key='cond', joint_radius=4, limb_width=4),
-    pack_inputs,
+    {{_base_.pack_inputs}},
 ]
 train_dataloader = dict(
     batch_size=8,

@@ -1,0 +1,18 @@
+# What the three tasks' dataset bases share: the pseudo pair of Eq. 5 and
+# the packing of a sample. With probability `prob` the exemplar is the
+# ground truth under a random affine warp (rotation, scale, shift) and a
+# colour jitter (brightness, contrast, hue); CoCosNet feeds its ground
+# truth as exemplar 30% of the time. Every parameter is explicit here.
+pseudo_exemplar = dict(
+    type='PseudoExemplar',
+    prob=0.3,
+    degrees=15.0,
+    scale=(0.9, 1.1),
+    translate=0.1,
+    brightness=0.2,
+    contrast=0.2,
+    hue=0.03)
+pack_inputs = dict(
+    type='PackInputs',
+    keys=['cond', 'exemplar'],
+    meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])

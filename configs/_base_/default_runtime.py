@@ -41,3 +41,9 @@ val_evaluator = dict(
         dict(type='TranslationPSNR', pred_key='warped_exemplar',
              prefix='warped'),
     ])
+
+# condition | exemplar | warped | output | ground truth grids of the first
+# validation batch every 5000 iterations, in <work_dir>/translation_grids
+custom_hooks = [
+    dict(type='TranslationGridHook', dataloader='val', interval=5000)
+]

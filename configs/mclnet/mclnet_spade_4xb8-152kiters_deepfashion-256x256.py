@@ -14,12 +14,11 @@ total_iters = 152000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
 
-# condition | exemplar | warped | output | ground truth grids of the first
-# validation batch, in <work_dir>/translation_grids
+# the grids (runtime base) show the pose map's RGB skeleton
 custom_hooks = [
     dict(
         type='TranslationGridHook',
         dataloader='val',
         interval=5000,
-        cond_channels=(0, 1, 2))  # the RGB skeleton
+        cond_channels=(0, 1, 2))
 ]

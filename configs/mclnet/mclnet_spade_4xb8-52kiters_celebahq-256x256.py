@@ -11,12 +11,3 @@ model = dict(
 total_iters = 52000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
-
-# condition | exemplar | warped | output | ground truth grids of the first
-# validation batch, in <work_dir>/translation_grids
-custom_hooks = [
-    dict(
-        type='TranslationGridHook',
-        dataloader='val',
-        interval=5000,)
-]

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mclnet_plugin.datasets.face_structure_files import (PART_NAMES,
+                                                         part_mask_files,
                                                          read_landmarks)
 from mclnet_plugin.datasets.keypoint_files import load_pose_keypoints
 from mclnet_plugin.datasets.transforms import LoadCheckedImage
@@ -146,10 +147,7 @@ def face_part_paths(cond: Condition) -> Dict[str, str]:
     if isinstance(cond, dict):
         return dict(cond)
     prefix = part_mask_prefix(cond) or cond
-    paths = {
-        part: f'{prefix}_{part}.png'
-        for part in PART_NAMES if osp.isfile(f'{prefix}_{part}.png')
-    }
+    paths = part_mask_files(prefix)
     if not paths:
         raise FileNotFoundError(
             f'no face part masks {prefix}_<part>.png found (parts: '

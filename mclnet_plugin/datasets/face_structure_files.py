@@ -115,16 +115,18 @@ def write_landmark_json(path: str, landmarks: np.ndarray,
         json.dump(record, file)
 
 
+def part_mask_files(prefix: str) -> Dict[str, str]:
+    """Part name → ``<prefix>_<part>.png`` for the parts of ``PART_NAMES``
+    whose file exists (an absent part has none)."""
+    paths = {part: f'{prefix}_{part}.png' for part in PART_NAMES}
+    return {part: path for part, path in paths.items() if os.path.isfile(path)}
+
+
 def celebamask_part_paths(mask_root: str, index: int) -> Dict[str, str]:
-    """Part name → mask file of CelebA-HQ face ``index``, for the parts of
-    ``PART_NAMES`` annotated on it (an absent part has no file):
+    """The part mask files of CelebA-HQ face ``index``:
     ``mask_root/<index // 2000>/<index:05d>_<part>.png``."""
     folder = os.path.join(mask_root, str(index // FACES_PER_MASK_FOLDER))
-    paths = {
-        part: os.path.join(folder, f'{index:05d}_{part}.png')
-        for part in PART_NAMES
-    }
-    return {part: path for part, path in paths.items() if os.path.isfile(path)}
+    return part_mask_files(os.path.join(folder, f'{index:05d}'))
 
 
 def read_part_masks(paths: Dict[str, str]) -> np.ndarray:

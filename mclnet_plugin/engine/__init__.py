@@ -1,8 +1,8 @@
 from .save_translations_hook import SaveTranslationsHook
 from .translation_grid_hook import TranslationGridHook
-from .visualization import condition_image, to_uint8
+from .visualization import condition_image, to_uint8, translation_row
 
 __all__ = [
     'SaveTranslationsHook', 'TranslationGridHook', 'condition_image',
-    'to_uint8'
+    'to_uint8', 'translation_row'
 ]

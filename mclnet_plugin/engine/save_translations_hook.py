@@ -4,11 +4,10 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import cv2
-import numpy as np
 from mmagic.registry import HOOKS
 from mmengine.hooks import Hook
 
-from .visualization import condition_image, to_uint8
+from .visualization import to_uint8, translation_row
 
 
 @HOOKS.register_module()
@@ -49,14 +48,7 @@ class SaveTranslationsHook(Hook):
                 output=to_uint8(sample.fake_img),
                 warped=to_uint8(sample.warped_exemplar))
             if self.grid:
-                row = [
-                    condition_image(sample.cond, self.cond_channels),
-                    to_uint8(sample.exemplar), pictures['warped'],
-                    pictures['output']
-                ]
-                if 'gt_img' in sample:
-                    row.append(to_uint8(sample.gt_img))
-                pictures['grid'] = np.concatenate(row, axis=1)
+                pictures['grid'] = translation_row(sample, self.cond_channels)
             for kind, picture in pictures.items():
                 cv2.imwrite(
                     osp.join(folder, f'{name}_{kind}.png'),

@@ -12,7 +12,7 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from .visualization import condition_image, to_uint8
+from .visualization import to_uint8, translation_row
 
 COLUMNS = ('condition', 'exemplar', 'warped exemplar', 'output',
            'ground truth')
@@ -91,17 +91,8 @@ class TranslationGridHook(Hook):
     def _write_grid(self, runner, name: str, samples: List) -> None:
         folder = osp.join(runner.work_dir, self.out_dir)
         os.makedirs(folder, exist_ok=True)
-        rows = [
-            np.concatenate([
-                condition_image(s.cond, self.cond_channels),
-                to_uint8(s.exemplar),
-                to_uint8(s.warped_exemplar),
-                to_uint8(s.fake_img),
-                to_uint8(s.gt_img)
-            ],
-                           axis=1) for s in samples
-        ]
-        grid = np.concatenate(rows, axis=0)
+        grid = np.concatenate(
+            [translation_row(s, self.cond_channels) for s in samples], axis=0)
         cv2.imwrite(
             osp.join(folder, f'{name}.png'),
             cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))

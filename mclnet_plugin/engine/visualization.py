@@ -39,6 +39,22 @@ def condition_image(cond: torch.Tensor,
     return to_uint8(picked * 255)
 
 
+def translation_row(sample,
+                    cond_channels: Optional[Sequence[int]] = None
+                    ) -> np.ndarray:
+    """condition | exemplar | warped exemplar | output [| ground truth] of
+    one model output (a DataSample), (H, 4 or 5 × W, 3) uint8 RGB."""
+    pictures = [
+        condition_image(sample.cond, cond_channels),
+        to_uint8(sample.exemplar),
+        to_uint8(sample.warped_exemplar),
+        to_uint8(sample.fake_img)
+    ]
+    if 'gt_img' in sample:
+        pictures.append(to_uint8(sample.gt_img))
+    return np.concatenate(pictures, axis=1)
+
+
 def _is_one_hot(cond: torch.Tensor) -> bool:
     return bool(((cond == 0) | (cond == 1)).all()
                 and (cond.sum(0) == 1).all())

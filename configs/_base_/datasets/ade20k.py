@@ -48,10 +48,6 @@ test_pipeline = [
     {{_base_.pack_inputs}},
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='ADE20KDataset',
         data_root=data_root,
@@ -59,15 +55,10 @@ train_dataloader = dict(
         exemplar_list='ade20k_ref.txt',
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='ADE20KDataset',
         data_root=data_root,
         split='validation',
         exemplar_list='ade20k_ref_test.txt',
-        pipeline=test_pipeline,
-        test_mode=True))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader

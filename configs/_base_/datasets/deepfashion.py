@@ -39,10 +39,6 @@ test_pipeline = [
     {{_base_.pack_inputs}},
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type='DeepFashionPoseDataset',
         data_root=data_root,
@@ -50,15 +46,10 @@ train_dataloader = dict(
         exemplar_list='train_ref.txt',
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type='DeepFashionPoseDataset',
         data_root=data_root,
         split='val',
         exemplar_list='val_ref.txt',
-        pipeline=test_pipeline,
-        test_mode=True))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,5 +1,6 @@
-# What the three tasks' dataset bases share: the pseudo pair of Eq. 5 and
-# the packing of a sample. With probability `prob` the exemplar is the
+# What the three tasks' dataset bases share: the pseudo pair of Eq. 5, the
+# packing of a sample and the dataloader settings (4 GPUs × batch 8 = 32,
+# CoCosNet's batch). With probability `prob` the exemplar is the
 # ground truth under a random affine warp (rotation, scale, shift) and a
 # colour jitter (brightness, contrast, hue); CoCosNet feeds its ground
 # truth as exemplar 30% of the time. Every parameter is explicit here.
@@ -16,3 +17,15 @@ pack_inputs = dict(
     type='PackInputs',
     keys=['cond', 'exemplar'],
     meta_keys=['is_pseudo_pair', 'query_id', 'exemplar_path'])
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(test_mode=True))
+test_dataloader = val_dataloader

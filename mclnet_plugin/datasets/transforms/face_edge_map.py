@@ -11,6 +11,7 @@ from mmcv.transforms import BaseTransform
 from ..face_structure_files import (PART_LABELS, PART_NAMES, read_landmarks,
                                     read_part_masks)
 from ..point_layouts import scale_points
+from .distance_map import distance_map
 from .edge_condition import CannyEdges
 
 # Runs (first, last, closed) of the iBUG 68-point layout joined into
@@ -43,10 +44,6 @@ def _mirrored_part_labels() -> np.ndarray:
 
 
 MIRRORED_PART_LABELS = _mirrored_part_labels()
-
-# Distances are divided by 3 and clipped at 255 before scaling to [0, 1],
-# as the DeepFashion pose maps; "far" (1) where the element is absent.
-_DISTANCE_DIVISOR = 3.0
 
 
 @TRANSFORMS.register_module()
@@ -286,13 +283,3 @@ def inner_boundary(region: np.ndarray) -> np.ndarray:
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     region = region.astype(np.uint8)
     return (region - cv2.erode(region, cross)) > 0
-
-
-def distance_map(targets: np.ndarray) -> np.ndarray:
-    """(H, W) float32: L1 distance to the nearest ``targets`` pixel, / 3,
-    clipped at 255, scaled to [0, 1]; all 1 without targets."""
-    if not targets.any():
-        return np.ones(targets.shape, np.float32)
-    distance = cv2.distanceTransform(
-        np.where(targets, 0, 255).astype(np.uint8), cv2.DIST_L1, 3)
-    return np.minimum(distance / _DISTANCE_DIVISOR, 255) / 255

@@ -2,19 +2,19 @@
 map of CoCosNet and MCL-Net.
 
 Channels 0-2 are an OpenPose-style skeleton in colour; channels 3-19 hold,
-for each of the 17 limbs, the L1 distance of every pixel to the limb (in
-units of ``DISTANCE_STEP`` px, saturating at 1.0 = 255 steps or more).
+for each of the 17 limbs, the L1 distance of every pixel to the limb
+(``distance_map``: 3 px per level, saturating at 1.0 = 255 levels).
 """
 import colorsys
 from typing import Tuple
 
-import cv2
 import numpy as np
 from mmagic.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from ..keypoint_files import load_pose_keypoints
 from ..point_layouts import OPENPOSE18_NAMES, scale_points
+from .distance_map import distance_map
 
 # OpenPose's 17 limbs, each drawn from its first joint to its second.
 LIMB_NAMES = (
@@ -36,7 +36,6 @@ PALETTE = tuple(
         i / len(OPENPOSE18_NAMES), 1, 1))
     for i in range(len(OPENPOSE18_NAMES)))
 LIMB_OPACITY = 0.6  # a limb's colour over what is under it, as in OpenPose
-DISTANCE_STEP = 3  # px of L1 distance per level of the 255 in a limb map
 
 
 def limb_mask(start: np.ndarray, end: np.ndarray, half_width: float,
@@ -69,18 +68,6 @@ def disc_mask(centre: np.ndarray, radius: float,
     return xs**2 + ys**2 <= radius**2
 
 
-def limb_distance_map(mask: np.ndarray) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: L1 distance to the limb ``mask`` in
-    ``DISTANCE_STEP`` px, clipped at 255 steps and divided by 255; 1.0
-    everywhere for an empty mask (no limb is far from everything)."""
-    if not mask.any():
-        return np.ones(mask.shape, np.float32)
-    outside = np.where(mask, 0, 255).astype(np.uint8)
-    # DIST_L1 with a 3×3 mask is the exact city-block distance.
-    distance = cv2.distanceTransform(outside, cv2.DIST_L1, 3)
-    return np.minimum(distance / DISTANCE_STEP, 255).astype(np.float32) / 255
-
-
 def render_pose_map(keypoints: np.ndarray,
                     scores: np.ndarray,
                     shape: Tuple[int, int],
@@ -111,7 +98,7 @@ def render_pose_map(keypoints: np.ndarray,
                 LIMB_OPACITY * np.array(PALETTE[limb])
         else:
             mask = np.zeros(shape, bool)
-        distance_maps.append(limb_distance_map(mask))
+        distance_maps.append(distance_map(mask))
     return np.concatenate(
         [skeleton.astype(np.float32) / 255,
          np.stack(distance_maps, axis=-1)],

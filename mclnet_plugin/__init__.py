@@ -4,7 +4,8 @@ from . import compat
 
 compat.install()
 
-from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401
+from . import (apis, datasets, engine, evaluation, models,  # noqa: E402,F401
+               visualization)
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

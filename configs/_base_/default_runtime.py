@@ -42,6 +42,14 @@ val_evaluator = dict(
              prefix='warped'),
     ])
 
+# MMagic's visualizer plus how a task's condition is drawn in every picture
+# (grids, saved test outputs, translate.py): cond_channels, set by a task
+# whose condition is neither grey, RGB nor one-hot (DeepFashion's pose map)
+visualizer = dict(
+    type='TranslationVisualizer',
+    vis_backends=[dict(type='VisBackend')],
+    cond_channels=None)
+
 # condition | exemplar | warped | output | ground truth grids of the first
 # validation batch every 5000 iterations, in <work_dir>/translation_grids
 custom_hooks = [

@@ -14,11 +14,6 @@ total_iters = 152000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)
 
-# the grids (runtime base) show the pose map's RGB skeleton
-custom_hooks = [
-    dict(
-        type='TranslationGridHook',
-        dataloader='val',
-        interval=5000,
-        cond_channels=(0, 1, 2))
-]
+# every picture of a pose condition (training grids, tools/test.py
+# --grid, tools/translate.py) shows the pose map's RGB skeleton
+visualizer = dict(cond_channels=(0, 1, 2))

@@ -16,7 +16,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mclnet_plugin.datasets.keypoint_files import write_keypoint_json
-from mclnet_plugin.engine.visualization import condition_image, to_uint8
+from mclnet_plugin.visualization import condition_image, to_uint8
 from .inference_inputs import (CONDITION_FILES, FROM_PHOTO, Condition,
                                check_files, condition_image_shape,
                                condition_source, face_part_paths,
@@ -53,8 +53,9 @@ class MCLNetInferencer:
             COCO-17 keypoints (N, 17, 2), scores (N, 17) and image (h, w);
             then a photo can stand in for a keypoint file.
         cond_channels: condition channels shown in ``cond_vis`` (see
-            ``condition_image``); default: the skeleton (0, 1, 2) of pose
-            maps, else chosen from the map.
+            ``condition_image``); default: the config's
+            ``visualizer.cond_channels``, as in its training grids and test
+            outputs (the skeleton (0, 1, 2) of pose maps).
     """
 
     def __init__(self,
@@ -80,8 +81,9 @@ class MCLNetInferencer:
             if with_photo or self.condition_kind != FROM_PHOTO
         }
         self.pose_estimator = pose_estimator
-        if cond_channels is None and self.condition_kind == 'keypoints':
-            cond_channels = (0, 1, 2)
+        if cond_channels is None:
+            cond_channels = (self.cfg.get('visualizer') or {}).get(
+                'cond_channels')
         self.cond_channels = cond_channels
         self.model = build_inference_model(self.cfg, checkpoint, device,
                                            self.config_name)

@@ -4,6 +4,7 @@ from typing import List, Optional
 
 from mmagic.registry import DATASETS
 
+from .exemplar_list import SEPARATORS_NOTE
 from .exemplar_pair_dataset import ExemplarPairDataset
 
 
@@ -14,7 +15,8 @@ class DeepFashionPoseDataset(ExemplarPairDataset):
     Layout under ``data_root``:
 
     - ``<split>.txt``: image paths relative to ``data_root``, one per line
-      (``img/WOMEN/Dresses/id_00000002/02_1_front.jpg``);
+      (``img/WOMEN/Dresses/id_00000002/02_1_front.jpg``; CoCosNet's
+      ``img\\WOMEN\\...`` with Windows separators works too);
       ``tools/dataset_converters/deepfashion/prepare_deepfashion.py`` writes
       them from the release's ``list_eval_partition.txt``;
     - the images (``img/<MEN|WOMEN>/<category>/id_xxxxxxxx/NN_K_view.jpg``);
@@ -80,7 +82,7 @@ class DeepFashionPoseDataset(ExemplarPairDataset):
             if not osp.isfile(image_path):
                 raise FileNotFoundError(
                     f'{split_path}, line {line_no}: image {image_path} not '
-                    'found')
+                    f'found ({SEPARATORS_NOTE})')
             samples.append(
                 dict(
                     query_id=name,

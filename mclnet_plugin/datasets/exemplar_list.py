@@ -4,9 +4,20 @@ One line per query image: ``query,ref1,ref2,...`` — the query's file name
 (or path relative to the data root) followed by its retrieved exemplars,
 most similar first. CoCosNet's training protocol uses the first ("easy")
 and the last ("hard") reference; testing uses the first.
+
+Paths may use ``/`` or Windows' ``\\`` (CoCosNet's own DeepFashion lists
+do: ``img\\WOMEN\\...``); both read as ``/``.
 """
 import os.path as osp
 from typing import Dict, Mapping, Sequence
+
+SEPARATORS_NOTE = 'paths relative to data_root, with / or \\ separators'
+
+
+def list_name(name: str) -> str:
+    """A name as written in a list file → the name the datasets use: spaces
+    around it stripped, Windows separators as ``/``."""
+    return name.strip().replace('\\', '/')
 
 
 class ExemplarRefs(list):
@@ -22,7 +33,8 @@ def read_exemplar_list(path: str) -> Dict[str, ExemplarRefs]:
     """Query name → its reference names (an :class:`ExemplarRefs`), in file
     order.
 
-    Blank lines are skipped and spaces around names are stripped. A line
+    Blank lines are skipped, spaces around names are stripped and ``\\``
+    separators become ``/`` (:func:`list_name`). A line
     without a reference, an empty name or a repeated query raises a
     ``ValueError`` naming the file and line.
     """
@@ -33,7 +45,7 @@ def read_exemplar_list(path: str) -> Dict[str, ExemplarRefs]:
         for line_no, line in enumerate(file, start=1):
             if not line.strip():
                 continue
-            names = [name.strip() for name in line.split(',')]
+            names = [list_name(name) for name in line.split(',')]
             where = f'{path}, line {line_no}'
             if any(not name for name in names):
                 raise ValueError(f'{where}: empty name in {line.strip()!r} '

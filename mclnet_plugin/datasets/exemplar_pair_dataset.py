@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple
 
 from mmengine.dataset import BaseDataset
 
-from .exemplar_list import read_exemplar_list
+from .exemplar_list import SEPARATORS_NOTE, list_name, read_exemplar_list
 
 
 class ExemplarPairDataset(BaseDataset):
@@ -71,14 +71,15 @@ class ExemplarPairDataset(BaseDataset):
 
     def read_split_file(self) -> List[Tuple[int, str]]:
         """(line number, name) of each non-blank line of
-        ``<data_root>/<split>.txt``."""
+        ``<data_root>/<split>.txt`` (names as :func:`list_name` reads
+        them: ``\\`` separators become ``/``)."""
         path = osp.join(self.data_root, f'{self.split}.txt')
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'{type(self).__name__}: split file {path} not found; '
                 f'expected {self.LAYOUT} (see docs/datasets.md)')
         with open(path, encoding='utf-8') as file:
-            return [(line_no, line.strip())
+            return [(line_no, list_name(line))
                     for line_no, line in enumerate(file, start=1)
                     if line.strip()]
 
@@ -118,8 +119,8 @@ class ExemplarPairDataset(BaseDataset):
                 raise KeyError(
                     f'{type(self).__name__}: {sample["query_id"]!r} '
                     f'({sample["gt_path"]}) has no line in the exemplar list'
-                    f' {list_path}; rebuild it with tools/dataset_converters/'
-                    'build_exemplar_list.py')
+                    f' {list_path} ({SEPARATORS_NOTE}); rebuild it with '
+                    'tools/dataset_converters/build_exemplar_list.py')
             if not self.test_mode:
                 # the protocol draws the first ("easy") or last ("hard")
                 used = refs[:1] + refs[1:][-1:]
@@ -149,5 +150,5 @@ class ExemplarPairDataset(BaseDataset):
         if path is None:
             raise FileNotFoundError(
                 f'{list_path}, line {line_no}: exemplar {ref!r} not found '
-                f'under {self.data_root}')
+                f'under {self.data_root} ({SEPARATORS_NOTE})')
         return path

@@ -2,7 +2,7 @@
 import json
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Union
 
 import cv2
 import numpy as np
@@ -12,7 +12,7 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from .visualization import to_uint8, translation_row
+from ..visualization import cond_channels_of, to_uint8, translation_row
 
 COLUMNS = ('condition', 'exemplar', 'warped exemplar', 'output',
            'ground truth')
@@ -35,8 +35,9 @@ class TranslationGridHook(Hook):
             ``'val'``: the runner's validation dataloader.
         interval: iterations between grids (0: only before and after).
         out_dir: folder inside the work dir.
-        cond_channels: condition channels to show (see
-            ``condition_image``); None: chosen from the map.
+
+    The condition is drawn as the runner's visualizer says
+    (``TranslationVisualizer.cond_channels``).
     """
 
     priority = 'LOW'
@@ -44,10 +45,8 @@ class TranslationGridHook(Hook):
     def __init__(self,
                  dataloader: Union[dict, str],
                  interval: int = 0,
-                 out_dir: str = 'translation_grids',
-                 cond_channels: Optional[Sequence[int]] = None) -> None:
+                 out_dir: str = 'translation_grids') -> None:
         self.dataloader_cfg = dataloader
-        self.cond_channels = cond_channels
         self.interval = interval
         self.out_dir = out_dir
         self.batch: Optional[dict] = None
@@ -91,8 +90,9 @@ class TranslationGridHook(Hook):
     def _write_grid(self, runner, name: str, samples: List) -> None:
         folder = osp.join(runner.work_dir, self.out_dir)
         os.makedirs(folder, exist_ok=True)
+        cond_channels = cond_channels_of(runner.visualizer)
         grid = np.concatenate(
-            [translation_row(s, self.cond_channels) for s in samples], axis=0)
+            [translation_row(s, cond_channels) for s in samples], axis=0)
         cv2.imwrite(
             osp.join(folder, f'{name}.png'),
             cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))

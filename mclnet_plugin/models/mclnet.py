@@ -84,6 +84,9 @@ class MCLNet(BaseModel):
             self.generator_ema = MODELS.build(
                 dict(dict(type='ExponentialMovingAverage'), **ema_config),
                 default_args=dict(model=self.generator))
+            self._register_load_state_dict_pre_hook(
+                lambda state_dict, prefix, *_: complete_generators(
+                    state_dict, prefix))
 
     # ------------------------------------------------------------ inference
     def forward(self,
@@ -150,6 +153,9 @@ class MCLNet(BaseModel):
             self.discriminator.requires_grad_(True)
         gen_loss, log_vars = self.parse_losses(gen_losses)
         log_vars['loss_gen'] = log_vars.pop('loss')
+        if 'loss_pse' in log_vars:
+            # how many samples loss_pse averages over (0: it is 0)
+            log_vars['pseudo_pairs'] = pseudo_pair.sum().float()
         gen_wrapper.update_params(gen_loss)
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(
@@ -186,9 +192,12 @@ class MCLNet(BaseModel):
             losses['loss_fcst'] = self.feature_consistency_loss(outputs)
         if 'cycle' in self.losses:
             losses['loss_cyc'] = self.cycle_loss(outputs)
-        if 'pseudo_pair' in self.losses and pseudo_pair.any():
-            losses['loss_pse'] = self.pseudo_pair_loss(outputs, gt,
-                                                       pseudo_pair)
+        if 'pseudo_pair' in self.losses:
+            # logged on every batch, 0 without a pseudo pair, so that the
+            # log never repeats an earlier batch's value as if current
+            losses['loss_pse'] = self.pseudo_pair_loss(
+                outputs, gt,
+                pseudo_pair) if pseudo_pair.any() else gt.new_zeros(())
         if self.vgg is not None:
             fake_feats = self.vgg(outputs['fake_img'])
             if 'perceptual' in self.losses:
@@ -267,3 +276,22 @@ class MCLNet(BaseModel):
         batch = cond.shape[0]
         return ([s[-1][:batch] for s in scales],
                 [s[-1][batch:] for s in scales])
+
+
+def complete_generators(state_dict: dict, prefix: str = '') -> None:
+    """Of a model with an EMA generator, a state dict that holds only one of
+    the generators (tools/publish_model.py keeps one; a run without EMA has
+    none) gets the other as a copy, in place: so the generator that
+    translates (the EMA one) has the file's weights, and a fine-tuning run
+    starts its average there."""
+    online, ema = prefix + 'generator.', prefix + 'generator_ema.module.'
+    has_online = any(key.startswith(online) for key in state_dict)
+    has_ema = any(key.startswith(ema) for key in state_dict)
+    if has_online == has_ema:
+        return
+    source, target = (online, ema) if has_online else (ema, online)
+    for key in [key for key in state_dict if key.startswith(source)]:
+        state_dict[target + key[len(source):]] = state_dict[key]
+    # no update counted yet: the next EMA update starts from the weights
+    state_dict.setdefault(prefix + 'generator_ema.steps',
+                          torch.zeros((), dtype=torch.long))

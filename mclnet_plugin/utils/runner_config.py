@@ -14,14 +14,19 @@ def load_runner_config(config: str,
                        work_dir: Optional[str] = None) -> Config:
     """The config as tools/train.py and tools/test.py use it.
 
-    Applies ``--cfg-options``, the launcher and the work dir (default
-    ``./work_dirs/<config name>``), then ``setup_cpu_distributed``.
+    Applies ``--cfg-options`` (:func:`merge_options`), the launcher and the
+    work dir (default ``./work_dirs/<config name>``), turns off
+    ``persistent_workers`` of dataloaders without workers (PyTorch refuses
+    the pair), then ``setup_cpu_distributed``.
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config} does not exist')
     cfg = Config.fromfile(config)
     if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
+        merge_options(cfg, cfg_options)
+    for loader in LOADERS:
+        if cfg.get(loader) and not cfg[loader].get('num_workers', 0):
+            cfg[loader].persistent_workers = False
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -30,6 +35,57 @@ def load_runner_config(config: str,
                                 osp.splitext(osp.basename(config))[0])
     setup_cpu_distributed(cfg)
     return cfg
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def merge_options(cfg: Config, options: dict) -> None:
+    """``cfg.merge_from_dict(options)`` with what a config's variables mean
+    carried through, which a plain merge loses (the variables were
+    substituted when the file was read):
+
+    - ``data_root=PATH`` sets every dataloader's dataset root that was the
+      config's ``data_root`` (unless that loader's root is set too);
+    - a ``val_dataloader.*`` option also applies to ``test_dataloader`` when
+      the config made them the same (``test_dataloader = val_dataloader``)
+      and the option does not name ``test_dataloader`` itself.
+    """
+    test_is_val = cfg.get('val_dataloader') is not None and \
+        cfg.get('test_dataloader') == cfg.get('val_dataloader')
+    config_root = cfg.get('data_root')
+    options = dict(options)
+    if test_is_val:
+        for key, value in list(options.items()):
+            if key.startswith('val_dataloader.'):
+                options.setdefault('test' + key[len('val'):], value)
+    if 'data_root' in options:
+        roots = {
+            f'{loader}.{path}': root
+            for loader in LOADERS if cfg.get(loader)
+            for path, root in _dataset_roots(cfg[loader].get('dataset'))
+        }
+        moved = [
+            key for key, root in roots.items()
+            if root == config_root and key not in options
+        ]
+        if not moved:
+            raise ValueError(
+                f'data_root={options["data_root"]!r}: no dataloader of this '
+                f'config reads the config\'s data_root ({config_root!r}); '
+                'set <loader>.dataset.data_root instead')
+        options.update(dict.fromkeys(moved, options['data_root']))
+    cfg.merge_from_dict(options)
+
+
+def _dataset_roots(dataset, path: str = 'dataset'):
+    """(dotted path, root) of every ``data_root`` in a dataloader's dataset
+    config, wrapped datasets (``dataset=dict(dataset=...)``) included."""
+    if not isinstance(dataset, dict):
+        return
+    if 'data_root' in dataset:
+        yield f'{path}.data_root', dataset['data_root']
+    yield from _dataset_roots(dataset.get('dataset'), f'{path}.dataset')
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:

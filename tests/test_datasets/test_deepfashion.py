@@ -64,3 +64,24 @@ def test_config_pipelines_render_20_channel_pose_maps(tmp_path):
         assert (cond[:, :3] > 0).any()
         assert np.allclose(cond[:, 3:].amin(dim=(2, 3)).numpy(), 0)
         assert batch['inputs']['exemplar'][0].shape == (3, 256, 256)
+
+
+def test_cocosnet_lists_with_windows_separators_load(tmp_path):
+    # CoCosNet's val.txt and deepfashion_ref_test.txt: img\WOMEN\...\x.jpg
+    make_deepfashion(str(tmp_path))
+    reference = DeepFashionPoseDataset(
+        str(tmp_path), split='train', exemplar_list='train_ref.txt')
+    for name in ('train.txt', 'train_ref.txt'):
+        path = tmp_path / name
+        path.write_text(path.read_text().replace('/', '\\'), newline='\r\n')
+    dataset = DeepFashionPoseDataset(
+        str(tmp_path), split='train', exemplar_list='train_ref.txt')
+    assert [dataset.get_data_info(i) for i in range(len(dataset))] == [
+        reference.get_data_info(i) for i in range(len(reference))
+    ]
+    with open(tmp_path / 'train.txt', 'a') as file:
+        file.write('img\\WOMEN\\Dresses\\id_00000001\\09_1_front.jpg\n')
+    with pytest.raises(FileNotFoundError, match=r'line 6: image .*img/WOMEN/'
+                       r'Dresses/id_00000001/09_1_front.jpg not found \(paths'
+                       r' relative to data_root, with / or \\ separators\)'):
+        DeepFashionPoseDataset(str(tmp_path))

@@ -41,3 +41,11 @@ def test_missing_list_and_unwritable_names(tmp_path):
         write_exemplar_list(str(tmp_path / 'x.txt'), {'a,b.jpg': ['c.jpg']})
     with pytest.raises(ValueError, match='at least one reference'):
         write_exemplar_list(str(tmp_path / 'x.txt'), {'a.jpg': []})
+
+
+def test_windows_separators_read_as_slashes(tmp_path):
+    path = tmp_path / 'ref.txt'
+    path.write_text('img\\MEN\\a.jpg, img\\MEN\\b.jpg,img/MEN/c.jpg\r\n')
+    assert read_exemplar_list(str(path)) == {
+        'img/MEN/a.jpg': ['img/MEN/b.jpg', 'img/MEN/c.jpg']
+    }

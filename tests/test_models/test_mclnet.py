@@ -108,8 +108,13 @@ def test_without_pseudo_pairs_and_without_vgg_losses():
     model = MODELS.build(tiny_model_cfg(vgg=False))
     log_vars = model.train_step(
         batch(pseudo=(False, False)), optim_wrappers(model))
-    assert 'loss_pse' not in log_vars and 'loss_perc' not in log_vars
+    # a batch without pseudo pair logs loss_pse 0 (never a stale value)
+    assert log_vars['loss_pse'] == 0 and log_vars['pseudo_pairs'] == 0
+    assert 'loss_perc' not in log_vars
     assert model.vgg is None
+    log_vars = model.train_step(
+        batch(pseudo=(True, True)), optim_wrappers(model))
+    assert log_vars['loss_pse'] > 0 and log_vars['pseudo_pairs'] == 2
 
 
 def test_predict_returns_data_samples_in_pixel_range():
@@ -161,3 +166,31 @@ def test_ema_generator_follows_the_update_rule_and_serves_inference():
                                        data['inputs']['exemplar'])['fake_img']
     torch.testing.assert_close(
         outputs[0].fake_img, model.data_preprocessor.destruct(ema_fake)[0])
+
+
+@pytest.mark.parametrize('kept', ['generator.', 'generator_ema.module.'])
+def test_a_state_dict_with_one_generator_loads_into_both(kept):
+    """tools/publish_model.py keeps one generator; the other (the one that
+    translates, if it is the EMA) gets its weights."""
+    model = MODELS.build(
+        dict(tiny_model_cfg(vgg=False), ema_config=dict(momentum=0.25)))
+    source = MODELS.build(
+        dict(tiny_model_cfg(vgg=False), ema_config=dict(momentum=0.25)))
+    with torch.no_grad():
+        for param in source.parameters():
+            param.normal_()
+    weights = {
+        key: value
+        for key, value in source.state_dict().items()
+        if key.startswith((kept, 'discriminator.'))
+    }
+    model.load_state_dict(weights, strict=True)
+    expected = {
+        key[len(kept):]: value
+        for key, value in weights.items() if key.startswith(kept)
+    }
+    for module in (model.generator, model.generator_ema.module):
+        state = module.state_dict()
+        assert set(state) == set(expected)
+        for key, value in expected.items():
+            assert torch.equal(state[key], value), key

@@ -102,8 +102,14 @@ def test_model_loaders_say_what_is_missing(tmp_path, monkeypatch):
         extract_landmarks.dlib_landmark_fn(str(tmp_path / 'predictor.dat'))
     (tmp_path / 'predictor.dat').write_bytes(b'')
     monkeypatch.setitem(sys.modules, 'dlib', None)  # import dlib fails
-    with pytest.raises(ImportError, match='pip install dlib'):
+    with pytest.raises(ImportError, match='pip install dlib-bin'):
         extract_landmarks.dlib_landmark_fn(str(tmp_path / 'predictor.dat'))
+    # no file given and face_recognition_models, which ships one, missing
+    monkeypatch.setitem(sys.modules, 'face_recognition_models', None)
+    assert extract_landmarks.packaged_dlib_predictor() is None
+    with pytest.raises(FileNotFoundError,
+                       match='pip install dlib-bin face_recognition_models'):
+        extract_landmarks.dlib_landmark_fn()
 
     config, checkpoint = tmp_path / 'face.py', tmp_path / 'face.pth'
     with pytest.raises(FileNotFoundError, match=r'--pose-config.*face\.py'):
@@ -129,7 +135,10 @@ def test_extract_landmarks_command_line(tmp_path, monkeypatch):
     ])
     assert status == 1 and used == ['model.dat']  # 6.jpg has no face
     assert (tmp_path / 'out' / '5.json').is_file()
-    for wrong in ([], ['--pose-config', 'a.py'],
+    # dlib with the packaged predictor is the default
+    extract_landmarks.main([str(tmp_path / 'img'), str(tmp_path / 'out')])
+    assert used == ['model.dat', None]
+    for wrong in (['--pose-config', 'a.py'], ['--pose-checkpoint', 'b.pth'],
                   ['--dlib-predictor', 'x', '--log-every', '0'],
                   ['--dlib-predictor', 'x', '--pose-config', 'a.py',
                    '--pose-checkpoint', 'b.pth']):

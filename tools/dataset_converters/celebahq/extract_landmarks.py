@@ -3,11 +3,11 @@
 One JSON per photo, ``OUT_ROOT/<stem>.json``, as ``LoadFaceLandmarks``
 reads it.
 
-    # dlib (pip install dlib; shape_predictor_68_face_landmarks.dat from
-    # dlib's model files, decompressed)
+    # dlib, the default (pip install dlib-bin face_recognition_models:
+    # a prebuilt dlib and the package that ships its 68-point predictor;
+    # or give your own predictor file with --dlib-predictor FILE)
     python tools/dataset_converters/celebahq/extract_landmarks.py \
-        data/CelebAMask-HQ/CelebA-HQ-img data/CelebAMask-HQ/landmarks \
-        --dlib-predictor shape_predictor_68_face_landmarks.dat
+        data/CelebAMask-HQ/CelebA-HQ-img data/CelebAMask-HQ/landmarks
     # an MMPose 68-point face model (e.g. a 300W config), whole photo as box
     python tools/dataset_converters/celebahq/extract_landmarks.py \
         data/CelebAMask-HQ/CelebA-HQ-img data/CelebAMask-HQ/landmarks \
@@ -17,6 +17,7 @@ Existing JSON files are kept unless --overwrite. Photos without a detected
 face get no file; they are listed at the end and the exit status is 1.
 """
 import argparse
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -30,6 +31,7 @@ from mclnet_plugin.datasets.face_structure_files import (NUM_LANDMARKS,
                                                          write_landmark_json)
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
+DLIB_PREDICTOR = 'shape_predictor_68_face_landmarks.dat'
 
 # An RGB uint8 photo (H, W, 3) → (68, 2) x, y, or None when no face is found.
 LandmarkFn = Callable[[np.ndarray], Optional[np.ndarray]]
@@ -99,25 +101,48 @@ def _require_file(path: str, what: str) -> None:
         raise FileNotFoundError(f'{what} not found: {path}')
 
 
-def dlib_landmark_fn(predictor_path: str) -> LandmarkFn:
-    """dlib's frontal face detector and 68-point shape predictor; of
-    several faces, the largest."""
-    _require_file(
-        predictor_path, 'dlib shape predictor (give the decompressed '
-        'shape_predictor_68_face_landmarks.dat with --dlib-predictor)')
+def packaged_dlib_predictor() -> Optional[str]:
+    """The 68-point predictor that the ``face_recognition_models`` package
+    ships, or None when it is not installed."""
+    # Found without importing the package: its __init__ imports
+    # pkg_resources, which setuptools 81+ no longer has.
+    spec = importlib.util.find_spec('face_recognition_models')
+    if spec is None or spec.origin is None:
+        return None
+    path = osp.join(osp.dirname(spec.origin), 'models', DLIB_PREDICTOR)
+    return path if osp.isfile(path) else None
+
+
+def dlib_landmark_fn(predictor_path: Optional[str] = None) -> LandmarkFn:
+    """dlib's frontal face detector and 68-point shape predictor (by
+    default the packaged one); of several faces, the surest."""
+    if predictor_path is None:
+        predictor_path = packaged_dlib_predictor()
+        if predictor_path is None:
+            raise FileNotFoundError(
+                'no dlib shape predictor: pip install dlib-bin '
+                'face_recognition_models (a prebuilt dlib, and the package '
+                f'that ships {DLIB_PREDICTOR}), or give your own file with '
+                '--dlib-predictor')
+    else:
+        _require_file(
+            predictor_path, 'dlib shape predictor (give the decompressed '
+            f'{DLIB_PREDICTOR} with --dlib-predictor)')
     try:
         import dlib
     except ImportError:
-        raise ImportError(
-            '--dlib-predictor needs dlib: pip install dlib') from None
+        raise ImportError('the dlib landmark model needs dlib: pip install '
+                          'dlib-bin (prebuilt) or dlib') from None
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(predictor_path)
 
     def find_landmarks(image):
-        faces = detector(image, 1)
+        faces, scores, _ = detector.run(image, 1)
         if len(faces) == 0:
             return None
-        face = max(faces, key=lambda rect: rect.area())
+        # By score, not size: false detections can be as large as the face
+        # (a round badge on the chest of skimage's astronaut is).
+        face = faces[int(np.argmax(scores))]
         shape = predictor(image, face)
         return np.array([(shape.part(i).x, shape.part(i).y)
                          for i in range(shape.num_parts)], np.float32)
@@ -157,10 +182,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image_root', help='the CelebA-HQ-img folder')
     parser.add_argument('out_root', help='where the JSON files go')
-    model = parser.add_mutually_exclusive_group(required=True)
+    model = parser.add_mutually_exclusive_group()
     model.add_argument(
         '--dlib-predictor',
-        help='dlib shape_predictor_68_face_landmarks.dat')
+        help=f'dlib {DLIB_PREDICTOR} (default: the one the '
+        'face_recognition_models package ships)')
     model.add_argument('--pose-config', help='MMPose 68-point face config')
     parser.add_argument(
         '--pose-checkpoint', help='checkpoint for --pose-config')
@@ -174,16 +200,18 @@ def parse_args(argv=None):
         parser.error('--log-every must be at least 1')
     if args.pose_config and not args.pose_checkpoint:
         parser.error('--pose-config needs --pose-checkpoint')
+    if args.pose_checkpoint and not args.pose_config:
+        parser.error('--pose-checkpoint needs --pose-config')
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.dlib_predictor:
-        landmark_fn = dlib_landmark_fn(args.dlib_predictor)
-    else:
+    if args.pose_config:
         landmark_fn = mmpose_landmark_fn(args.pose_config,
                                          args.pose_checkpoint, args.device)
+    else:
+        landmark_fn = dlib_landmark_fn(args.dlib_predictor)
     report = extract(
         iter_images(args.image_root),
         landmark_fn,

@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from mmagic.structures import DataSample
 
-from mclnet_plugin.engine import condition_image, to_uint8
-from mclnet_plugin.engine.save_translations_hook import sample_name
+from mclnet_plugin.visualization import condition_image, to_uint8
 
 
 def test_condition_pictures():
@@ -30,12 +28,3 @@ def test_condition_pictures():
     with pytest.raises(ValueError, match='1 or 3 condition channels'):
         condition_image(pose, (0, 1))
 
-
-def test_saved_file_names():
-    sample = DataSample(metainfo=dict(
-        query_id='ADE_val_00000001.jpg',
-        exemplar_path='/data/images/training/ADE_train_00000007.jpg'))
-    assert sample_name(sample) == 'ADE_val_00000001_ADE_train_00000007'
-    assert sample_name(DataSample(
-        metainfo=dict(gt_path='/x/chelsea.png'))) == 'chelsea'
-    assert sample_name(DataSample(metainfo=dict(sample_idx=3))) == '000003'

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
+from .checked_decoding import read_checked_image
 from .transforms.label_map import LoadLabelMap
 
 
@@ -28,9 +29,7 @@ def thumbnail_descriptor(path: str, size: int = 16) -> np.ndarray:
     """A cheap image descriptor (CelebA-HQ): the image shrunk to
     ``size``×``size`` RGB, mean-removed per channel, so faces of similar
     colours and layout are close."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f'{path} is not a readable image')
+    image = read_checked_image(path)
     small = cv2.resize(image, (size, size),
                        interpolation=cv2.INTER_AREA).astype(np.float32)
     return (small - small.mean(axis=(0, 1))).ravel()

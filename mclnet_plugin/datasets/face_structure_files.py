@@ -5,8 +5,9 @@ import os
 import re
 from typing import Dict, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
+
+from .checked_decoding import decode_checked
 
 NUM_LANDMARKS = 68
 LANDMARK_FORMAT = 'ibug68'
@@ -158,7 +159,6 @@ def read_part_masks(paths: Dict[str, str]) -> np.ndarray:
 def _read_binary_mask(path: str) -> np.ndarray:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'part mask not found: {path}')
-    mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ValueError(f'{path}: not a readable image')
-    return mask >= 128
+    with open(path, 'rb') as file:
+        data = file.read()
+    return decode_checked(data, f'part mask {path}', flag='grayscale') >= 128

@@ -37,6 +37,9 @@ SUBSET_COLUMNS = len(OPENPOSE18_NAMES) + 2
 CANDIDATE_COLUMNS = 4  # x, y, score, id
 
 Pose = Tuple[np.ndarray, np.ndarray]  # keypoints (K, 2), scores (K,)
+# Detectors find points on the photo, so nearly all of them lie in it; when
+# fewer than this share do, the file is for another image (another size).
+MIN_SHARE_INSIDE = 0.5
 
 
 def _read_table(path: str, num_columns: int) -> List[Tuple[int, list]]:
@@ -180,6 +183,38 @@ def read_keypoint_json(path: str) -> Tuple[np.ndarray, np.ndarray,
         raise ValueError(f'{path}: image_height and image_width must be '
                          f'positive integers, got {image_shape}')
     return keypoints, scores, image_shape, record['keypoint_format']
+
+
+def check_points_in_image(points: np.ndarray, image_shape: Sequence[int],
+                          source: str, what: str, image_name: str) -> None:
+    """Raises ``ValueError`` naming ``source`` unless the points (K, 2)
+    (x, y) fit the image of ``image_shape`` (h, w, ...) they are for: at
+    least ``MIN_SHARE_INSIDE`` of them inside it (0 <= x < w, 0 <= y < h),
+    and not all within [0, 1] (normalised coordinates).
+
+    ``what`` names the points (``'joints'``) and ``image_name`` the image
+    (``'image the file records'``) in the message, which gives the points'
+    range.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    if len(points) == 0:
+        return
+    height, width = (int(size) for size in image_shape[:2])
+    low, high = points.min(axis=0), points.max(axis=0)
+    found = (f'x {low[0]:.4g} to {high[0]:.4g}, y {low[1]:.4g} to '
+             f'{high[1]:.4g}')
+    image = f'the {width}×{height} (w×h) {image_name}'
+    if (len(points) > 1 and (low >= 0).all() and (high <= 1).all()
+            and min(height, width) > 2):
+        raise ValueError(
+            f'{source}: all {len(points)} {what} lie within [0, 1] ({found}) '
+            f'in {image}: normalised coordinates? They must be pixels')
+    inside = ((points >= 0).all(axis=1) & (points[:, 0] < width) &
+              (points[:, 1] < height)).sum()
+    if inside < MIN_SHARE_INSIDE * len(points):
+        raise ValueError(
+            f'{source}: only {inside} of {len(points)} {what} lie inside '
+            f'{image} ({found}): {what} of an image of another size?')
 
 
 @lru_cache(maxsize=None)

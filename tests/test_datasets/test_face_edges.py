@@ -1,4 +1,5 @@
 import json
+import re
 
 import cv2
 import numpy as np
@@ -173,14 +174,63 @@ def test_load_face_landmarks(tmp_path):
     txt_path = tmp_path / '7.txt'
     txt_path.write_text('\n'.join(f'{x} {y}' for x, y in FACE_LANDMARKS))
     load = LoadFaceLandmarks(key='cond', image_key='gt')
-    results = load(dict(cond_path=str(json_path), ori_gt_shape=(64, 64, 3)))
-    np.testing.assert_array_equal(results['landmarks'], FACE_LANDMARKS)
-    assert results['landmarks_image_shape'] == (128, 120)
+    # the size the file records is the frame, and the image must have it
+    for results in (dict(cond_path=str(json_path)),
+                    dict(cond_path=str(json_path),
+                         ori_gt_shape=(128, 120, 3))):
+        results = load(results)
+        np.testing.assert_array_equal(results['landmarks'], FACE_LANDMARKS)
+        assert results['landmarks_image_shape'] == (128, 120)
     results = load(dict(cond_path=str(txt_path), ori_gt_shape=(64, 60, 3)))
     assert results['landmarks_image_shape'] == (64, 60)
     with pytest.raises(KeyError, match=r"7\.txt does not give the image "
                        "size and there is no 'ori_gt_shape'"):
         load(dict(cond_path=str(txt_path)))
+
+
+def write_landmark_file(path, landmarks, image_shape=None):
+    record = dict(landmark_format='ibug68', landmarks=landmarks.tolist())
+    if image_shape is not None:
+        record.update(image_height=image_shape[0], image_width=image_shape[1])
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_landmarks_recorded_for_another_image_size_are_an_error(tmp_path):
+    # landmarks found on a 1024×1024 photo, recorded as found on 512×512
+    path = write_landmark_file(tmp_path / '7.json', FACE_LANDMARKS * 16,
+                               (512, 512))
+    with pytest.raises(ValueError) as raised:
+        LoadFaceLandmarks()(dict(cond_path=path, gt_path='7.jpg',
+                                 ori_gt_shape=(1024, 1024, 3)))
+    assert str(raised.value).startswith(
+        f'{path} records landmarks of a 512×512 (w×h) image, but image '
+        '7.jpg is 1024×1024')
+
+
+@pytest.mark.parametrize('name, image_shape, landmarks, message', [
+    # recorded frame: the points are for a frame twice as large
+    ('7.json', (64, 64), FACE_LANDMARKS * 2, r'only 13 of 68 landmarks lie '
+     r'inside the 64×64 \(w×h\) image the file records \(x 24 to 104, y 26 '
+     r'to 104\): landmarks of an image of another size\?'),
+    # text landmarks, the photo's frame
+    ('7.txt', None, FACE_LANDMARKS * 2, r'only 13 of 68 landmarks lie '
+     r'inside the 64×64 \(w×h\) image 7\.jpg'),
+    ('7.json', (64, 64), FACE_LANDMARKS / 64, 'normalised coordinates'),
+])
+def test_landmarks_outside_their_frame_are_an_error(tmp_path, name,
+                                                    image_shape, landmarks,
+                                                    message):
+    if name.endswith('.json'):
+        path = write_landmark_file(tmp_path / name, landmarks, image_shape)
+    else:
+        path = str(tmp_path / name)
+        np.savetxt(path, landmarks)
+    with pytest.raises(ValueError) as raised:
+        LoadFaceLandmarks()(dict(cond_path=path, gt_path='7.jpg',
+                                 ori_gt_shape=(64, 64, 3)))
+    assert str(raised.value).startswith(f'{path}: ')
+    assert re.search(message, str(raised.value)), str(raised.value)
 
 
 def part_results(image=None, labels=None):

@@ -133,8 +133,17 @@ def test_read_part_masks_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match=r'nose\.png: mask size \(8, 8\) '
                        r'differs from \(16, 16\) of .*skin\.png'):
         read_part_masks(dict(skin=skin, nose=str(tmp_path / 'nose.png')))
-    with pytest.raises(ValueError, match=r'hair\.png: not a readable image'):
+    with pytest.raises(ValueError, match=r'part mask .*hair\.png is not a '
+                       'readable image'):
         read_part_masks(dict(skin=skin, hair=str(tmp_path / 'hair.png')))
+    # a JPEG mask whose data is damaged after its header
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:12, 2:9] = 255
+    jpeg = cv2.imencode('.jpg', mask)[1].tobytes()
+    (tmp_path / 'nose.jpg').write_bytes(jpeg[:len(jpeg) * 3 // 4])
+    with pytest.raises(ValueError, match=r'part mask .*nose\.jpg is '
+                       'truncated'):
+        read_part_masks(dict(skin=skin, nose=str(tmp_path / 'nose.jpg')))
     with pytest.raises(FileNotFoundError, match=r'gone\.png'):
         read_part_masks(dict(skin=str(tmp_path / 'gone.png')))
     with pytest.raises(ValueError, match=r"\['hat'\] \(.*skin\.png\)"):

@@ -4,7 +4,8 @@ import re
 import numpy as np
 import pytest
 
-from mclnet_plugin.datasets.keypoint_files import (coco17_to_openpose18,
+from mclnet_plugin.datasets.keypoint_files import (check_points_in_image,
+                                                   coco17_to_openpose18,
                                                    load_pose_keypoints,
                                                    read_keypoint_json,
                                                    read_openpose_files,
@@ -207,3 +208,32 @@ def test_load_pose_keypoints_converts_coco_json(tmp_path):
                         (64, 32), 'openpose18')
     openpose, _, _ = load_pose_keypoints(str(tmp_path / 'b.json'))
     np.testing.assert_array_equal(openpose, expected[0])
+
+
+def test_check_points_in_image_wants_half_inside():
+    # a 40×30 (w×h) image; points on the right and bottom edges are outside
+    inside = [[0, 0], [39.9, 29.9], [20, 10]]
+    outside = [[40, 10], [10, 30], [-1, 5], [500, 500]]
+    check_points_in_image(np.array(inside + outside[:3]), (30, 40), 'f.json',
+                          'joints', 'image')
+    check_points_in_image(np.zeros((0, 2)), (30, 40), 'f.json', 'joints',
+                          'image')
+    check_points_in_image(np.array([[0.5, 0.5]]), (30, 40), 'f.json',
+                          'joints', 'image')
+    with pytest.raises(ValueError) as raised:
+        check_points_in_image(np.array(inside + outside), (30, 40), 'f.json',
+                              'joints', 'image the file records')
+    assert str(raised.value) == (
+        'f.json: only 3 of 7 joints lie inside the 40×30 (w×h) image the '
+        'file records (x -1 to 500, y 0 to 500): joints of an image of '
+        'another size?')
+
+
+def test_check_points_in_image_rejects_normalised_coordinates():
+    points = np.array([[0.2, 0.1], [0.5, 0.9], [1, 1]])
+    with pytest.raises(ValueError, match=r'^a\.txt: all 3 landmarks lie '
+                       r'within \[0, 1\] \(x 0\.2 to 1, y 0\.1 to 1\) in the '
+                       r'64×48 \(w×h\) image b\.jpg: normalised coordinates'):
+        check_points_in_image(points, (48, 64), 'a.txt', 'landmarks',
+                              'image b.jpg')
+    check_points_in_image(points, (2, 2), 'a.txt', 'landmarks', 'image')

@@ -1,15 +1,19 @@
+import re
+
 import cv2
 import numpy as np
 import pytest
 from mmagic.datasets.transforms import LoadImageFromFile
 
-from mclnet_plugin.datasets.keypoint_files import write_keypoint_json
+from mclnet_plugin.datasets.keypoint_files import (coco17_to_openpose18,
+                                                   write_keypoint_json)
 from mclnet_plugin.datasets.point_layouts import scale_points
 from mclnet_plugin.datasets.transforms.flip_with_points import FlipWithPoints
 from mclnet_plugin.datasets.transforms.pose_map import (LIMBS,
                                                         LoadPoseKeypoints,
                                                         RenderPoseMap,
                                                         render_pose_map)
+from tests.dataset_fixtures import STANDING_COCO17
 
 NECK, RIGHT_SHOULDER, LEFT_SHOULDER, NOSE = 1, 2, 5, 0
 RED = np.array([255, 0, 0]) / 255  # joint 0 and limb 0 (neck-right shoulder)
@@ -185,3 +189,51 @@ def test_load_pose_keypoints_errors(tmp_path):
     (tmp_path / 'a_subset.txt').write_text('')
     with pytest.raises(KeyError, match="no 'ori_gt_shape'"):
         LoadPoseKeypoints()(dict(cond_path=str(tmp_path / 'a_candidate.txt')))
+
+
+def load_standing_person(tmp_path, keypoints, image_shape=(64, 44)):
+    """LoadPoseKeypoints on a COCO-17 JSON of ``keypoints`` recording
+    ``image_shape`` (h, w)."""
+    path = str(tmp_path / '01_1_front.json')
+    write_keypoint_json(path, keypoints, np.full(17, 0.9), image_shape)
+    return path, LoadPoseKeypoints()(dict(cond_path=path))
+
+
+@pytest.mark.parametrize('keypoints, message', [
+    # the coordinates of a photo 10 times as large
+    (STANDING_COCO17 * 10, r'only 0 of 18 joints lie inside the 44×64 '
+     r'\(w×h\) image the file records \(x 120 to 320, y 60 to 580\): '
+     'joints of an image of another size'),
+    (STANDING_COCO17 / (44, 64), 'all 18 joints lie within \\[0, 1\\].*'
+     'normalised coordinates'),
+])
+def test_keypoints_that_miss_the_image_are_an_error(tmp_path, keypoints,
+                                                    message):
+    with pytest.raises(ValueError) as raised:
+        load_standing_person(tmp_path, keypoints)
+    assert str(raised.value).startswith(str(tmp_path / '01_1_front.json'))
+    assert re.search(message, str(raised.value))
+
+
+def test_a_pose_without_joints_is_an_error(tmp_path):
+    (tmp_path / 'a_candidate.txt').write_text('')
+    (tmp_path / 'a_subset.txt').write_text('')
+    path = str(tmp_path / 'a_candidate.txt')
+    with pytest.raises(ValueError, match=f'^{re.escape(path)}: no joint '
+                       'scores min_score=0.1 or more; the pose condition '
+                       'would be blank'):
+        LoadPoseKeypoints()(dict(cond_path=path, ori_gt_shape=(64, 44, 3)))
+
+
+def test_a_cropped_person_is_drawn_as_before(tmp_path):
+    # the photo ends at row 40: knees and ankles (4 of 18 joints) lie below
+    _, results = load_standing_person(tmp_path, STANDING_COCO17, (40, 44))
+    keypoints, scores = coco17_to_openpose18(STANDING_COCO17,
+                                             np.full(17, 0.9, np.float32))
+    assert (keypoints[:, 1] >= 40).sum() == 4
+    np.testing.assert_array_equal(results['keypoints'], keypoints)
+    results['gt'] = np.zeros((40, 44, 3), np.uint8)
+    pose_map = RenderPoseMap()(results)['cond']
+    np.testing.assert_array_equal(pose_map,
+                                  render_pose_map(keypoints, scores, (40, 44)))
+    assert pose_map[..., :3].any()

@@ -90,8 +90,14 @@ def test_extract_writes_one_json_per_photo(tmp_path):
 
 def test_extract_names_an_unreadable_photo(tmp_path):
     (tmp_path / 'broken.jpg').write_text('not a jpeg')
-    with pytest.raises(ValueError, match=r'broken\.jpg: not a readable'):
+    with pytest.raises(ValueError, match=r'broken\.jpg is not a readable'):
         extract_landmarks.extract([str(tmp_path / 'broken.jpg')],
+                                  fake_landmarks, str(tmp_path / 'out'))
+    # a JPEG cut short would otherwise load with a grey lower half
+    ok, data = cv2.imencode('.jpg', np.full((32, 32, 3), 128, np.uint8))
+    (tmp_path / 'cut.jpg').write_bytes(data.tobytes()[:len(data) // 2])
+    with pytest.raises(ValueError, match=r'cut\.jpg is truncated'):
+        extract_landmarks.extract([str(tmp_path / 'cut.jpg')],
                                   fake_landmarks, str(tmp_path / 'out'))
 
 

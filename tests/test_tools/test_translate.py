@@ -197,6 +197,31 @@ def test_bad_input_exits_with_a_one_line_error(tool, demo, ade, work):
     assert 'bad_pairs.txt, line 1: expected "source,exemplar"' in code
 
 
+def test_a_damaged_exemplar_jpeg_exits_with_an_error(tool, ade, work):
+    (config, checkpoint), root = ade
+    photo_path = root / 'images' / 'training' / 'ADE_train_00000001.jpg'
+    jpeg = photo_path.read_bytes()
+    damaged = work / 'damaged' / 'style.jpg'
+    damaged.parent.mkdir()
+    # bytes garbled in the middle of the scan: OpenCV decodes it with grey
+    # and noise, libjpeg complains on stderr only
+    middle = (jpeg.find(b'\xff\xda') + len(jpeg)) // 2
+    damaged.write_bytes(jpeg[:middle] + bytes(range(0, 256, 8)) +
+                        jpeg[middle + 32:])
+    out = work / 'out_damaged'
+    code = error_of(tool, [
+        config, checkpoint, '--cond',
+        str(root / 'annotations' / 'validation' / 'ADE_val_00000001.png'),
+        '--exemplar',
+        str(damaged), '--out',
+        str(out)
+    ])
+    assert code.startswith(f'translate.py: error: image {damaged} '
+                           '(exemplar) is damaged: libjpeg reports "Corrupt '
+                           'JPEG data')
+    assert not out.exists() or not os.listdir(out)
+
+
 def test_missing_arguments_are_usage_errors(tool, demo, work, capsys):
     for argv, message in (
         ([*demo, '--exemplar', 'e.jpg', '--out', 'o'], 'give --cond'),

@@ -27,4 +27,3 @@ def test_condition_pictures():
         condition_image(pose)[..., 1], to_uint8(pose[:1] * 255)[..., 0])
     with pytest.raises(ValueError, match='1 or 3 condition channels'):
         condition_image(pose, (0, 1))
-

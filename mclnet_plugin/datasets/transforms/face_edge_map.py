@@ -10,6 +10,7 @@ from mmcv.transforms import BaseTransform
 
 from ..face_structure_files import (PART_LABELS, PART_NAMES, read_landmarks,
                                     read_part_masks)
+from ..keypoint_files import check_points_in_image
 from ..point_layouts import scale_points
 from .distance_map import distance_map
 from .edge_condition import CannyEdges
@@ -52,7 +53,13 @@ class LoadFaceLandmarks(BaseTransform):
     ``results['landmarks']`` (68, 2) float32 and
     ``results['landmarks_image_shape']`` (h, w): the frame the points are in,
     from the file, else the loaded image's ``results['ori_' + image_key +
-    '_shape']``."""
+    '_shape']``.
+
+    Landmarks that would be drawn at the wrong place are an error naming
+    the file: a file that records another size than the loaded image's
+    (nothing tells a resized copy's landmarks from a wrong size), or fewer
+    than half the points inside their frame (``check_points_in_image``).
+    """
 
     def __init__(self, key: str = 'cond', image_key: str = 'gt') -> None:
         self.key = key
@@ -60,14 +67,30 @@ class LoadFaceLandmarks(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         path = results[self.key + '_path']
-        landmarks, image_shape = read_landmarks(path)
-        if image_shape is None:
-            shape_key = f'ori_{self.image_key}_shape'
-            if shape_key not in results:
+        landmarks, recorded_shape = read_landmarks(path)
+        shape_key = f'ori_{self.image_key}_shape'
+        loaded_shape = (tuple(int(s) for s in results[shape_key][:2])
+                        if shape_key in results else None)
+        image_path = results.get(self.image_key + '_path',
+                                 'of the given size')
+        if recorded_shape is None:
+            if loaded_shape is None:
                 raise KeyError(
-                    f'LoadFaceLandmarks: {path} does not give the image size '
-                    f'and there is no {shape_key!r}; load the image first')
-            image_shape = tuple(results[shape_key][:2])
+                    f'LoadFaceLandmarks: {path} does not give the image '
+                    f'size and there is no {shape_key!r}; load the image '
+                    'first')
+            image_shape, image_name = loaded_shape, f'image {image_path}'
+        else:
+            if loaded_shape not in (None, recorded_shape):
+                raise ValueError(
+                    f'{path} records landmarks of a {recorded_shape[1]}×'
+                    f'{recorded_shape[0]} (w×h) image, but image '
+                    f'{image_path} is {loaded_shape[1]}×{loaded_shape[0]}: '
+                    'find the landmarks on this image (or correct the '
+                    "file's image_width and image_height)")
+            image_shape, image_name = recorded_shape, 'image the file records'
+        check_points_in_image(landmarks, image_shape, path, 'landmarks',
+                              image_name)
         results['landmarks'] = landmarks
         results['landmarks_image_shape'] = image_shape
         return results

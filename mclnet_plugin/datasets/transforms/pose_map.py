@@ -12,7 +12,7 @@ import numpy as np
 from mmagic.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
-from ..keypoint_files import load_pose_keypoints
+from ..keypoint_files import check_points_in_image, load_pose_keypoints
 from ..point_layouts import OPENPOSE18_NAMES, scale_points
 from .distance_map import distance_map
 
@@ -117,6 +117,10 @@ class LoadPoseKeypoints(BaseTransform):
     (``results['ori_' + image_key + '_shape']``, set by MMagic's
     ``LoadImageFromFile``), the photo OpenPose ran on.
 
+    A pose that would draw nothing or the wrong thing is an error naming
+    the file: no joint left, or fewer than half of them inside the image
+    (``check_points_in_image``).
+
     Args:
         min_score: joints scoring less are missing. The default 0.1 is
             OpenPose's own peak threshold, so its files are drawn as
@@ -133,19 +137,28 @@ class LoadPoseKeypoints(BaseTransform):
         self.min_score = min_score
 
     def transform(self, results: dict) -> dict:
-        keypoints, scores, image_shape = load_pose_keypoints(
-            results[self.key + '_path'])
+        path = results[self.key + '_path']
+        keypoints, scores, image_shape = load_pose_keypoints(path)
+        image_name = 'image the file records'
         if image_shape is None:
             shape_key = f'ori_{self.image_key}_shape'
             if shape_key not in results:
                 raise KeyError(
-                    f'LoadPoseKeypoints: {results[self.key + "_path"]} does '
-                    f'not record its image size and results has no '
-                    f'{shape_key!r}; load {self.image_key!r} first')
+                    f'LoadPoseKeypoints: {path} does not record its image '
+                    f'size and results has no {shape_key!r}; load '
+                    f'{self.image_key!r} first')
             image_shape = results[shape_key][:2]
+            image_name = 'image ' + str(
+                results.get(self.image_key + '_path', 'of the given size'))
         missing = (scores < self.min_score) | (keypoints < 0).any(axis=1)
         keypoints[missing] = -1
         scores[missing] = 0
+        if missing.all():
+            raise ValueError(
+                f'{path}: no joint scores min_score={self.min_score} or '
+                'more; the pose condition would be blank')
+        check_points_in_image(keypoints[~missing], image_shape, path, 'joints',
+                              image_name)
         results['keypoints'] = keypoints
         results['keypoints_scores'] = scores
         results['keypoints_image_shape'] = tuple(int(s) for s in image_shape)

@@ -27,6 +27,7 @@ from typing import Callable, List, Optional
 import cv2
 import numpy as np
 
+from mclnet_plugin.datasets.checked_decoding import read_checked_image
 from mclnet_plugin.datasets.face_structure_files import (NUM_LANDMARKS,
                                                          write_landmark_json)
 
@@ -77,9 +78,7 @@ def extract(images: List[str],
         if osp.exists(out_path) and not overwrite:
             report['skipped'].append(image_path)
         else:
-            image = cv2.imread(image_path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f'{image_path}: not a readable image')
+            image = read_checked_image(image_path)
             height, width = image.shape[:2]
             landmarks = landmark_fn(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
             if landmarks is None:

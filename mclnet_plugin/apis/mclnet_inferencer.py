@@ -47,7 +47,8 @@ class MCLNetInferencer:
     Args:
         config: config file or ``Config``.
         checkpoint: a checkpoint of that config (Runner checkpoint or
-            ``dict(state_dict=...)``); every weight must fit.
+            ``dict(state_dict=...)``); every weight must fit but the
+            discriminator's (see ``build_inference_model``).
         device: e.g. ``'cpu'``, ``'cuda:0'``.
         pose_estimator: for configs that read body keypoints: image path →
             COCO-17 keypoints (N, 17, 2), scores (N, 17) and image (h, w);

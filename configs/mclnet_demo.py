@@ -23,7 +23,9 @@ model = dict(
         correspondence=dict(
             cond_encoder=dict(narrow_encoder, in_channels=1),
             image_encoder=narrow_encoder,
-            scm=dict(num_positions=feature_size**2, out_channels=64)),
+            matching=dict(out_channels=64, num_blocks=1),
+            scm=dict(num_positions=feature_size**2, out_channels=64),
+            upsample_mode='bilinear'),
         generator=dict(
             base_channels=16, hidden_channels=32, use_attention=False)),
     discriminator=dict(base_channels=16, num_layers=3),
@@ -31,11 +33,19 @@ model = dict(
     losses=dict(
         mcl=dict(loss_weight=0.5, chunk_size=None),
         feature_consistency=dict(loss_weight=1.0),
+        # every demo pair is a pseudo pair: one L1 over four layers stands
+        # for both VGG terms
         perceptual=dict(
             layer_weights=dict(
-                relu1_2=1 / 16, relu2_2=1 / 8, relu3_2=1 / 4, relu4_2=1.0),
+                _delete_=True,
+                relu1_2=1 / 16,
+                relu2_2=1 / 8,
+                relu3_2=1 / 4,
+                relu4_2=1.0),
+            criterion='l1',
             # Caffe-VGG activations are in the hundreds at relu1_2
             loss_weight=0.02),
+        vgg_feature_matching=None,
         contextual=dict(
             layer_weights=dict(_delete_=True, relu3_2=2.0, relu4_2=4.0),
             loss_weight=1.0),
@@ -115,3 +125,5 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
+# the learning rates above are for one process with batch 2
+auto_scale_lr = dict(base_batch_size=2)

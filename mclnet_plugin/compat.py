@@ -1,7 +1,7 @@
 """Every workaround for an upstream packaging problem lives here.
 
-``install()`` runs once, when ``mclnet_plugin`` is imported, before any
-MMagic model module is imported.
+``install()`` runs once, when ``mclnet_plugin`` is imported: 1-3 before any
+MMagic model module is imported, then it imports ``mmagic.models`` for 4.
 
 1. ``mmcv._ext`` for mmcv-lite.
    Upstream: mmagic 1.2.0's ``mmagic/models/__init__.py`` imports every
@@ -35,6 +35,29 @@ MMagic model module is imported.
    for a newer version at import, which hangs or warns without a network.
    Workaround: ``NO_ALBUMENTATIONS_UPDATE=1`` unless the user set it.
    Remove when mmagic stops importing albumentations eagerly.
+
+4. ``UnboundLocalError: 'init_info'`` in ``init_weights`` (MMagic #2109).
+   Upstream: mmagic 1.2.0's ``generation_init_weights`` (used by the
+   Pix2Pix and CycleGAN generators and the Patch discriminators) applies an
+   ``init_func`` to every submodule that binds ``init_info`` only for
+   Conv/Linear/BatchNorm2d modules, yet calls ``update_init_info`` for every
+   module carrying ``_params_init_info``. ``BaseTranslationModel.init_weights``
+   gives that attribute to each generator and discriminator, which are none
+   of those types, so ``Runner.train()`` of MMagic's own Pix2Pix/CycleGAN
+   configs fails with ``UnboundLocalError``.
+   Workaround: ``generation_init_weights`` below initialises the same
+   modules the same way and records ``init_info`` only for modules it
+   initialised; it replaces the upstream function in every ``mmagic``
+   module that imported it (the upstream source is untouched).
+   Remove when mmagic fixes #2109 (mmagic > 1.2.0).
+
+5. ``import mmagic.apis`` needs ``controlnet_aux``.
+   Upstream: ``mmagic/apis/inferencers/__init__.py`` imports the ControlNet
+   animation inferencer, which imports ``controlnet_aux`` at module level,
+   although mmagic does not require it. Workaround: none in code;
+   ``requirements/lock.txt`` pins ``controlnet_aux`` and its one missing
+   dependency ``timm`` (both pure Python). Remove the pins when mmagic
+   imports it lazily.
 """
 import importlib.abc
 import importlib.machinery
@@ -44,6 +67,9 @@ import sys
 import types
 
 import torch
+import torch.nn as nn
+from mmengine.model.weight_init import (kaiming_init, normal_init,
+                                        update_init_info, xavier_init)
 from mmengine.runner.checkpoint import CheckpointLoader
 
 _STUB_NAME = 'mmcv._ext'
@@ -105,6 +131,56 @@ def load_local_checkpoint(filename: str, map_location=None) -> dict:
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
+def generation_init_weights(module: nn.Module,
+                            init_type: str = 'normal',
+                            init_gain: float = 0.02) -> None:
+    """mmagic's ``generation_init_weights`` without MMagic #2109."""
+
+    def init_func(m: nn.Module) -> None:
+        classname = m.__class__.__name__
+        if hasattr(m, 'weight') and ('Conv' in classname
+                                     or 'Linear' in classname):
+            if init_type == 'normal':
+                normal_init(m, 0.0, init_gain)
+            elif init_type == 'xavier':
+                xavier_init(m, gain=init_gain, distribution='normal')
+            elif init_type == 'kaiming':
+                kaiming_init(m, a=0, mode='fan_in',
+                             nonlinearity='leaky_relu',
+                             distribution='normal')
+            elif init_type == 'orthogonal':
+                nn.init.orthogonal_(m.weight, gain=init_gain)
+                nn.init.constant_(m.bias.data, 0.0)
+            else:
+                raise NotImplementedError(
+                    f"Initialization method '{init_type}' is not implemented")
+            init_info = (f'Initialize {classname} by \'init_type\' '
+                         f'{init_type}.')
+        elif 'BatchNorm2d' in classname:
+            normal_init(m, 1.0, init_gain)
+            init_info = (f'{classname} is BatchNorm2d, initialize by Norm '
+                         f'initialization with mean=1, std={init_gain}')
+        else:
+            return
+        if hasattr(m, '_params_init_info'):
+            update_init_info(m, init_info)
+
+    module.apply(init_func)
+
+
+def fix_generation_init_weights() -> None:
+    """Point every loaded ``mmagic`` module at ``generation_init_weights``
+    above instead of the upstream one (workaround 4)."""
+    from mmagic.models.utils import model_utils
+    upstream = getattr(model_utils, 'upstream_generation_init_weights',
+                       model_utils.generation_init_weights)
+    model_utils.upstream_generation_init_weights = upstream
+    for name, mod in list(sys.modules.items()):
+        if (name.split('.')[0] == 'mmagic' and getattr(
+                mod, 'generation_init_weights', None) is upstream):
+            mod.generation_init_weights = generation_init_weights
+
+
 def install() -> None:
     """Apply the workarounds above; safe to call more than once."""
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
@@ -112,3 +188,4 @@ def install() -> None:
         sys.meta_path.append(_MMCVExtStubFinder())
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+    fix_generation_init_weights()

@@ -15,6 +15,7 @@ def shrink_model(cfg: Config) -> None:
     for encoder in (corr.cond_encoder, corr.image_encoder):
         encoder.update(
             channels=(8, 8, 8, 16, 16), out_channels=16, num_res_blocks=1)
+    corr.matching.update(out_channels=16, num_blocks=1)
     corr.scm.update(num_positions=(SIZE // 4)**2, out_channels=16)
     cfg.model.generator.generator.update(
         base_channels=4,
@@ -23,8 +24,14 @@ def shrink_model(cfg: Config) -> None:
         use_attention=False)
     cfg.model.discriminator.update(base_channels=4, num_layers=2)
     cfg.model.vgg.layers = ('relu1_2', 'relu2_2', 'relu3_2', 'relu4_2')
-    cfg.model.losses.contextual.layer_weights = dict(
-        relu3_2=2.0, relu4_2=4.0)
+    losses = cfg.model.losses
+    losses.contextual.layer_weights = dict(relu3_2=2.0, relu4_2=4.0)
+    if losses.get('perceptual') and 'relu5_2' in \
+            losses.perceptual.layer_weights:
+        losses.perceptual.layer_weights = dict(relu4_2=1.0)
+    if losses.get('vgg_feature_matching'):
+        losses.vgg_feature_matching.layer_weights = dict(
+            relu1_2=1 / 16, relu2_2=1 / 8, relu3_2=1 / 4, relu4_2=1.0)
 
 
 def tiny_task_config(name: str, data_root, work_dir) -> Config:

@@ -8,7 +8,9 @@ Runs the config's test dataloader through the model and its
 ``test_evaluator`` (the paper's metrics: docs/evaluation.md), prints a table
 of the results and, with ``--out``, writes them as JSON. ``--save-outputs``
 writes each output and warped exemplar as PNG (and with ``--grid`` a row
-condition | exemplar | warped | output | ground truth).
+condition | exemplar | warped | output | ground truth). What the Runner
+logs at start (environment, config, hook order) goes to the log file in the
+work dir only, not to the console.
 
 ``--diversity K`` runs the LPIPS-diversity protocol instead: each test query
 is translated with its first K retrieved exemplars and the mean pairwise
@@ -17,6 +19,7 @@ LPIPS of those outputs is reported (``LPIPSDiversity``; its backbone file is
 """
 import argparse
 import json
+import logging
 import math
 import numbers
 import os
@@ -24,6 +27,7 @@ import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
@@ -70,6 +74,29 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+class QuietRunner(Runner):
+    """MMEngine's Runner that leaves what it logs at start (environment,
+    the whole config, hook order: some 750 lines) out of the console, where
+    the metrics table is what a test run shows; the log file in the work
+    dir keeps it."""
+
+    def build_logger(self, *args, **kwargs) -> MMLogger:
+        logger = super().build_logger(*args, **kwargs)
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler):
+                handler.addFilter(is_not_a_startup_dump)
+        return logger
+
+
+# how the messages of Runner._log_env and Runner.__init__ begin
+STARTUP_DUMPS = ('\n' + '-' * 60 + '\nSystem environment:', 'Config:\n',
+                 'Hooks will be executed in the following order:')
+
+
+def is_not_a_startup_dump(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(STARTUP_DUMPS)
 
 
 def metrics_table(metrics: dict) -> str:
@@ -124,7 +151,7 @@ def main(argv=None) -> dict:
                 out_dir=args.save_outputs,
                 grid=args.grid)
         ]
-    runner = Runner.from_cfg(cfg)
+    runner = QuietRunner.from_cfg(cfg)
     metrics = {
         name: float(value) if isinstance(value, numbers.Real) else value
         for name, value in runner.test().items()

@@ -1,7 +1,13 @@
 """Train MCL-Net (or any MMagic model) with MMEngine's Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--auto-scale-lr] [--cfg-options key=value ...]
+        [--launcher none|pytorch|slurm|mpi]
+
+``--auto-scale-lr`` scales every optimizer's learning rate by the batch
+actually used (GPUs × batch per GPU) over the config's
+``auto_scale_lr.base_batch_size``, the batch its learning rates are for
+(MMEngine's linear scaling rule).
 
 Multi-GPU / multi-node: tools/dist_train.sh CONFIG GPUS (on a machine
 without GPUs it runs GPUS processes with the gloo backend).
@@ -16,7 +22,7 @@ import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
 from mclnet_plugin.utils import load_runner_config
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='where to save logs and models')
@@ -26,6 +32,11 @@ def parse_args():
         help='resume from the latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rates by (GPUs × batch per GPU) / the '
+        "config's auto_scale_lr.base_batch_size")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -37,7 +48,7 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -54,16 +65,31 @@ def use_amp(cfg: Config) -> None:
         wrapper.setdefault('loss_scale', 'dynamic')
 
 
-def main():
-    args = parse_args()
+def enable_auto_scale_lr(cfg: Config, config: str) -> None:
+    """Turn on MMEngine's ``auto_scale_lr``, whose ``base_batch_size`` the
+    config must give."""
+    if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+        raise ValueError(
+            f'--auto-scale-lr: {config} does not say which batch size its '
+            'learning rates are for; add auto_scale_lr = dict(enable=False, '
+            'base_batch_size=<GPUs × batch per GPU>) to it, or pass '
+            '--cfg-options auto_scale_lr.base_batch_size=<N>')
+    cfg.auto_scale_lr.enable = True
+
+
+def main(argv=None) -> Runner:
+    args = parse_args(argv)
     cfg = load_runner_config(args.config, args.cfg_options, args.launcher,
                              args.work_dir)
     if args.amp:
         use_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg, args.config)
     if args.resume:
         cfg.resume = True
     runner = Runner.from_cfg(cfg)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

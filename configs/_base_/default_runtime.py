@@ -4,6 +4,9 @@
 _base_ = 'mmagic::_base_/gen_default_runtime.py'
 
 default_scope = 'mmagic'
+# tools/train.py --auto-scale-lr scales the learning rates by the real
+# batch (GPUs × batch_size) over this one (4 × 8, CoCosNet's 32)
+auto_scale_lr = dict(enable=False, base_batch_size=32)
 custom_imports = dict(imports=['mclnet_plugin'], allow_failed_imports=False)
 
 # The paper's evaluation (§4.2, Tables 1, 2 and 4), run by tools/test.py on

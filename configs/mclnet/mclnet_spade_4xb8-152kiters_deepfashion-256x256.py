@@ -8,8 +8,17 @@ _base_ = [
 label_nc = 20
 model = dict(
     generator=dict(
-        correspondence=dict(cond_encoder=dict(in_channels=label_nc))),
-    losses=dict(pseudo_pair=dict(loss_weight=100.0)))
+        correspondence=dict(
+            cond_encoder=dict(in_channels=label_nc),
+            # CoCosNet's --warp_patch: 4×4 full-resolution patches move,
+            # so the warped person keeps its detail (Table 4 measures it)
+            warp_patch=True)),
+    losses=dict(
+        # warp-self at full resolution on every (same-outfit) pair
+        pseudo_pair=dict(loss_weight=100.0),
+        perceptual=dict(layer_weights=dict(_delete_=True, relu4_2=1.0),
+                        loss_weight=0.001),
+        vgg_feature_matching=dict(loss_weight=10.0)))
 total_iters = 152000
 train_cfg = dict(max_iters=total_iters)
 param_scheduler = dict(begin=total_iters // 2, end=total_iters)

@@ -20,8 +20,8 @@ COLUMNS = ('condition', 'exemplar', 'warped exemplar', 'output',
 
 @HOOKS.register_module()
 class TranslationGridHook(Hook):
-    """Writes grids condition | exemplar | warped exemplar | output | ground
-    truth for a fixed batch, and the warped-exemplar PSNR.
+    """Draws grids condition | exemplar | warped exemplar | output | ground
+    truth for a fixed batch, and measures the warped-exemplar PSNR.
 
     The batch is the first of ``dataloader`` (e.g. held-out images), drawn
     once before training. Files, in ``<work_dir>/<out_dir>``:
@@ -30,14 +30,19 @@ class TranslationGridHook(Hook):
     warped exemplar and output against the ground truth before and after
     training.
 
+    Each grid and its PSNRs also go to the runner's visualizer, so to every
+    ``vis_backends`` (TensorBoard, W&B, MMagic's ``vis_data``): the image
+    ``<out_dir>`` and the scalars ``<out_dir>/psnr_warped`` and
+    ``<out_dir>/psnr_output``, at the iteration they were measured (0
+    before training). Any MMEngine ``Visualizer`` will do; a
+    ``TranslationVisualizer`` also says how the condition is drawn
+    (``cond_channels``).
+
     Args:
         dataloader: config of the dataloader providing the batch, or
             ``'val'``: the runner's validation dataloader.
         interval: iterations between grids (0: only before and after).
-        out_dir: folder inside the work dir.
-
-    The condition is drawn as the runner's visualizer says
-    (``TranslationVisualizer.cond_channels``).
+        out_dir: folder inside the work dir, and the visualizer's tag.
     """
 
     priority = 'LOW'
@@ -58,19 +63,19 @@ class TranslationGridHook(Hook):
         else:
             loader = runner.build_dataloader(self.dataloader_cfg)
         self.batch = next(iter(loader))
-        self._record(runner, 'before_training')
+        self._record(runner, 'before_training', runner.iter)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         if self.interval and self.every_n_train_iters(runner, self.interval):
-            self._record(runner, f'iter_{runner.iter + 1}')
+            self._record(runner, f'iter_{runner.iter + 1}', runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        self._record(runner, 'after_training')
+        self._record(runner, 'after_training', runner.iter)
         self._write_report(runner)
 
     @torch.no_grad()
-    def _record(self, runner, name: str) -> None:
+    def _record(self, runner, name: str, step: int) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         was_training = model.training
@@ -84,18 +89,29 @@ class TranslationGridHook(Hook):
             f'[{name}] warped-exemplar PSNR '
             f'{self.report[name]["psnr_warped"]:.2f} dB, output PSNR '
             f'{self.report[name]["psnr_output"]:.2f} dB')
-        self._write_grid(runner, name, samples)
+        self._publish(runner, name, step, samples)
 
     @master_only
-    def _write_grid(self, runner, name: str, samples: List) -> None:
-        folder = osp.join(runner.work_dir, self.out_dir)
-        os.makedirs(folder, exist_ok=True)
-        cond_channels = cond_channels_of(runner.visualizer)
+    def _publish(self, runner, name: str, step: int, samples: List) -> None:
+        """Writes ``<name>.png`` and sends grid and PSNRs to the
+        visualizer's backends."""
+        visualizer = runner.visualizer
+        cond_channels = cond_channels_of(visualizer)
         grid = np.concatenate(
             [translation_row(s, cond_channels) for s in samples], axis=0)
+        folder = osp.join(runner.work_dir, self.out_dir)
+        os.makedirs(folder, exist_ok=True)
         cv2.imwrite(
             osp.join(folder, f'{name}.png'),
             cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        # RGB: what every backend's add_image expects
+        visualizer.add_image(self.out_dir, grid, step=step)
+        visualizer.add_scalars(
+            {
+                f'{self.out_dir}/{key}': value
+                for key, value in self.report[name].items()
+            },
+            step=step)
 
     @master_only
     def _write_report(self, runner) -> None:

@@ -49,7 +49,7 @@ class CorrespondenceGenerator(nn.Module):
         outputs = self.correspondence(cond, exemplar, gt)
         if with_cycle:
             outputs['cycled_exemplar_pooled'] = self.correspondence.warp_back(
-                outputs['cond_match'], outputs['exemplar_match'],
+                outputs['cond_corr'], outputs['exemplar_corr'],
                 outputs['warped_exemplar_pooled'])
         outputs['fake_img'] = self.generator(
             torch.cat([outputs['warped_exemplar'], cond], dim=1))

@@ -6,7 +6,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
-from .correspondence import cosine_softmax_warp, cosine_softmax_warp_back
+from .correspondence import (at_least_fp32, cosine_softmax_warp,
+                             cosine_softmax_warp_back)
+from .matching import neighbourhood_vectors
 
 
 def _flatten(feature_map: torch.Tensor) -> torch.Tensor:
@@ -16,71 +18,111 @@ def _flatten(feature_map: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class CorrespondenceNet(nn.Module):
-    """Warps an exemplar onto the layout of a condition.
+    """Warps an exemplar onto the layout of a condition (CoCosNet's pipeline
+    with MCL-Net's SCM).
 
-    condition X --E_X--> cond_feat ─┐
-                                    ├─ ⊕ SCM ─ cosine / temperature ─ softmax
-    exemplar Z --E_Z--> exem_feat ──┘                                  │
-    exemplar Z pooled to the feature grid ─────────────── weighted sum ┴─>
-    warped exemplar
+    X ─E_X─ L2 ─┐                    ┌─ ⊕ SCM ─ k×k vectors ─┐
+                ├─ shared stack ─ θ/φ┤                       ├─ cos/τ ─ T
+    Z ─E_Z─ L2 ─┘                    └─ ⊕ SCM ─ k×k vectors ─┘
 
-    The matching features are the encoder feature and its SCM feature, each
-    L2-normalised over channels and concatenated, so both contribute equally
-    to the cosine (the paper concatenates them without saying how they are
-    scaled). E_Z also encodes the ground truth when given, for the MCL
+    The warped exemplar is ``T`` applied to the exemplar pooled to the
+    feature grid, upsampled (``warp_patch=False``), or to its full-resolution
+    d×d patches, folded back (``warp_patch=True``, CoCosNet's DeepFashion
+    setting). E_Z also encodes the ground truth when given, for the MCL
     (Alg. 1) and feature-consistency (Eq. 3) losses.
+
+    Matching features (``*_match``, per position, what the MCL compares):
+    θ/φ of the shared stack's output, L2-normalised, concatenated with its
+    L2-normalised SCM (Eq. 2), so both halves weigh alike in the cosine (the
+    paper concatenates them without saying how they are scaled). The cosine
+    itself compares each position's k×k neighbourhood of matching features,
+    centred and L2-normalised (``neighbourhood_vectors``).
 
     Args:
         cond_encoder: config of E_X.
         image_encoder: config of E_Z (shared by exemplar and ground truth).
+        matching: config of the ``MatchingHead`` (shared stack, θ, φ); None:
+            the normalised encoder features are matched directly.
         scm: config of the ``SelfCorrelationMap``; None disables SCM.
+        match_kernel: k of the k×k neighbourhoods (CoCosNet: 3).
+        center: centre each neighbourhood vector on its mean (CoCosNet).
         temperature: softmax temperature of the correspondence.
         chunk_size: see ``cosine_softmax_warp``.
-        upsample_mode: interpolation of the warped exemplar back to the image
-            size ('bilinear' or 'nearest').
+        warp_patch: warp the exemplar's full-resolution patches instead of
+            the pooled exemplar.
+        upsample_mode: interpolation of the warped pooled exemplar to the
+            image size ('nearest' as CoCosNet on ADE20K, or 'bilinear').
     """
 
     def __init__(self,
                  cond_encoder: dict,
                  image_encoder: dict,
+                 matching: Optional[dict] = dict(type='MatchingHead'),
                  scm: Optional[dict] = dict(type='SelfCorrelationMap'),
+                 match_kernel: int = 3,
+                 center: bool = True,
                  temperature: float = 0.01,
                  chunk_size: Optional[int] = None,
-                 upsample_mode: str = 'bilinear') -> None:
+                 warp_patch: bool = False,
+                 upsample_mode: str = 'nearest') -> None:
         super().__init__()
         self.cond_encoder = MODELS.build(cond_encoder)
         self.image_encoder = MODELS.build(image_encoder)
+        self.matching = None
+        if matching is not None:
+            self.matching = MODELS.build(
+                dict(dict(in_channels=self.image_encoder.out_channels),
+                     **matching))
         self.scm = MODELS.build(scm) if scm is not None else None
+        if match_kernel % 2 != 1:
+            raise ValueError('CorrespondenceNet: match_kernel must be odd, '
+                             f'got {match_kernel}')
+        self.match_kernel = match_kernel
+        self.center = center
         self.temperature = temperature
         self.chunk_size = chunk_size
+        self.warp_patch = warp_patch
         self.upsample_mode = upsample_mode
 
-    def matching_features(self, feat: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) encoder features -> features used for matching."""
+    def matching_features(self, feat: torch.Tensor,
+                          domain: str) -> torch.Tensor:
+        """(B, C, H, W) normalised encoder features of ``domain`` ('cond' or
+        'image') -> per-position matching features (B, C', H, W)."""
+        if self.matching is not None:
+            feat = self.matching(feat, domain)
         parts = [F.normalize(feat, dim=1)]
         if self.scm is not None:
             parts.append(F.normalize(self.scm(feat), dim=1))
         return torch.cat(parts, dim=1)
 
-    def warp(self, cond_match: torch.Tensor, exemplar_match: torch.Tensor,
+    def correlation_vectors(self, match: torch.Tensor) -> torch.Tensor:
+        """(B, C', H, W) matching features -> (B, H·W, C'·k²) vectors whose
+        dot products are the cosines of the correspondence (fp32)."""
+        return neighbourhood_vectors(
+            at_least_fp32(match), self.match_kernel, self.center)
+
+    def warp(self, cond_corr: torch.Tensor, exemplar_corr: torch.Tensor,
              value: torch.Tensor) -> torch.Tensor:
         """Warp a (B, D, h, w) map on the exemplar's feature grid onto the
-        condition's feature grid."""
-        batch, _, height, width = cond_match.shape
-        warped = cosine_softmax_warp(
-            _flatten(cond_match), _flatten(exemplar_match), _flatten(value),
-            self.temperature, self.chunk_size)  # (B, h·w, D)
-        return warped.transpose(1, 2).reshape(batch, -1, height, width)
+        condition's (the same h×w grid: both inputs have one size);
+        ``*_corr`` from ``correlation_vectors``."""
+        return self._on_grid(cosine_softmax_warp, cond_corr, exemplar_corr,
+                             value)
 
-    def warp_back(self, cond_match: torch.Tensor, exemplar_match: torch.Tensor,
+    def warp_back(self, cond_corr: torch.Tensor, exemplar_corr: torch.Tensor,
                   warped: torch.Tensor) -> torch.Tensor:
         """``Tᵀ`` of Eq. 4: a (B, D, h, w) map aligned to the condition back
         onto the exemplar's feature grid."""
-        batch, _, height, width = exemplar_match.shape
-        cycled = cosine_softmax_warp_back(
-            _flatten(cond_match), _flatten(exemplar_match), _flatten(warped),
-            self.temperature, self.chunk_size)  # (B, h·w, D)
-        return cycled.transpose(1, 2).reshape(batch, -1, height, width)
+        return self._on_grid(cosine_softmax_warp_back, cond_corr,
+                             exemplar_corr, warped)
+
+    def _on_grid(self, warp_fn, cond_corr: torch.Tensor,
+                 exemplar_corr: torch.Tensor,
+                 value: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = value.shape
+        warped = warp_fn(cond_corr, exemplar_corr, _flatten(value),
+                         self.temperature, self.chunk_size)  # (B, h·w, D)
+        return warped.transpose(1, 2).reshape(batch, channels, height, width)
 
     def forward(self,
                 cond: torch.Tensor,
@@ -94,34 +136,53 @@ class CorrespondenceNet(nn.Module):
             gt: optional (B, 3, H, W) ground truth Y.
 
         Returns:
-            dict with ``cond_feat``/``exemplar_feat`` (encoder outputs),
-            ``cond_match``/``exemplar_match`` (matching features),
-            ``exemplar_pooled`` and ``warped_exemplar_pooled`` (on the feature
-            grid), ``warped_exemplar`` (image size), and with ``gt`` also
-            ``gt_feat`` and ``gt_match``.
+            dict with ``cond_feat``/``exemplar_feat`` (L2-normalised encoder
+            outputs), ``cond_match``/``exemplar_match`` (matching features),
+            ``cond_corr``/``exemplar_corr`` (the vectors of the cosine),
+            ``exemplar_pooled`` and ``warped_exemplar_pooled`` (on the
+            feature grid), ``warped_exemplar`` (image size), and with ``gt``
+            also ``gt_feat`` and ``gt_match``.
         """
         if cond.shape[-2:] != exemplar.shape[-2:]:
             raise ValueError(
                 'CorrespondenceNet: condition and exemplar must have the same'
                 f' spatial size, got {tuple(cond.shape[-2:])} and '
                 f'{tuple(exemplar.shape[-2:])}')
-        cond_feat = self.cond_encoder(cond)
-        exemplar_feat = self.image_encoder(exemplar)
-        cond_match = self.matching_features(cond_feat)
-        exemplar_match = self.matching_features(exemplar_feat)
-        exemplar_pooled = F.adaptive_avg_pool2d(exemplar,
-                                                exemplar_feat.shape[-2:])
-        warped_pooled = self.warp(cond_match, exemplar_match, exemplar_pooled)
+        # CoCosNet matches (and aligns, Eq. 3) L2-normalised features
+        cond_feat = F.normalize(self.cond_encoder(cond), dim=1)
+        exemplar_feat = F.normalize(self.image_encoder(exemplar), dim=1)
+        cond_match = self.matching_features(cond_feat, 'cond')
+        exemplar_match = self.matching_features(exemplar_feat, 'image')
+        cond_corr = self.correlation_vectors(cond_match)
+        exemplar_corr = self.correlation_vectors(exemplar_match)
+        grid = exemplar_feat.shape[-2:]
+        exemplar_pooled = F.adaptive_avg_pool2d(exemplar, grid)
+        if self.warp_patch:
+            factor = exemplar.shape[-1] // grid[-1]
+            # (B, 3·d², h, w): each position's d×d patch at full resolution
+            patches = F.pixel_unshuffle(exemplar, factor)
+            warped_exemplar = F.pixel_shuffle(
+                self.warp(cond_corr, exemplar_corr, patches), factor)
+            # warping is linear in the values: the pooled warp is the pooled
+            # patch warp
+            warped_pooled = F.avg_pool2d(warped_exemplar, factor)
+        else:
+            warped_pooled = self.warp(cond_corr, exemplar_corr,
+                                      exemplar_pooled)
+            warped_exemplar = F.interpolate(
+                warped_pooled, size=cond.shape[-2:], mode=self.upsample_mode)
         outputs = dict(
             cond_feat=cond_feat,
             exemplar_feat=exemplar_feat,
             cond_match=cond_match,
             exemplar_match=exemplar_match,
+            cond_corr=cond_corr,
+            exemplar_corr=exemplar_corr,
             exemplar_pooled=exemplar_pooled,
             warped_exemplar_pooled=warped_pooled,
-            warped_exemplar=F.interpolate(
-                warped_pooled, size=cond.shape[-2:], mode=self.upsample_mode))
+            warped_exemplar=warped_exemplar)
         if gt is not None:
-            outputs['gt_feat'] = self.image_encoder(gt)
-            outputs['gt_match'] = self.matching_features(outputs['gt_feat'])
+            outputs['gt_feat'] = F.normalize(self.image_encoder(gt), dim=1)
+            outputs['gt_match'] = self.matching_features(
+                outputs['gt_feat'], 'image')
         return outputs

@@ -11,8 +11,9 @@ from mmengine.optim import OptimWrapperDict
 
 # Losses the model knows, by config key; all optional but 'gan'.
 LOSS_KEYS = ('mcl', 'feature_consistency', 'cycle', 'pseudo_pair',
-             'perceptual', 'contextual', 'gan', 'disc_feature_matching')
-VGG_LOSSES = ('perceptual', 'contextual')
+             'perceptual', 'vgg_feature_matching', 'contextual', 'gan',
+             'disc_feature_matching')
+VGG_LOSSES = ('perceptual', 'vgg_feature_matching', 'contextual')
 
 
 @MODELS.register_module()
@@ -59,6 +60,7 @@ class MCLNet(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
+        self.warps_patches = self.generator.correspondence.warp_patch
         label_nc = self.generator.correspondence.cond_encoder.in_channels
         self.discriminator = MODELS.build(
             dict(discriminator, in_channels=label_nc + 3))
@@ -192,19 +194,26 @@ class MCLNet(BaseModel):
             losses['loss_fcst'] = self.feature_consistency_loss(outputs)
         if 'cycle' in self.losses:
             losses['loss_cyc'] = self.cycle_loss(outputs)
+        # Losses of the pseudo pairs are logged on every batch, 0 without a
+        # pseudo pair, so that the log never repeats an earlier batch's
+        # value as if it were current.
         if 'pseudo_pair' in self.losses:
-            # logged on every batch, 0 without a pseudo pair, so that the
-            # log never repeats an earlier batch's value as if current
             losses['loss_pse'] = self.pseudo_pair_loss(
                 outputs, gt,
                 pseudo_pair) if pseudo_pair.any() else gt.new_zeros(())
         if self.vgg is not None:
             fake_feats = self.vgg(outputs['fake_img'])
-            if 'perceptual' in self.losses:
+            if 'perceptual' in self.losses or \
+                    'vgg_feature_matching' in self.losses:
                 with torch.no_grad():
                     gt_feats = self.vgg(gt)
+            if 'perceptual' in self.losses:
                 losses['loss_perc'] = self.losses['perceptual'](fake_feats,
                                                                 gt_feats)
+            if 'vgg_feature_matching' in self.losses:
+                losses['loss_vgg_fm'] = self.vgg_feature_matching_loss(
+                    fake_feats, gt_feats, pseudo_pair
+                ) if pseudo_pair.any() else gt.new_zeros(())
             if 'contextual' in self.losses:
                 with torch.no_grad():
                     exemplar_feats = self.vgg(exemplar)
@@ -215,7 +224,9 @@ class MCLNet(BaseModel):
 
     def feature_consistency_loss(self, outputs: dict) -> torch.Tensor:
         """Eq. 3: ``‖E_X(X) − E_Z(Y)‖₁`` between condition and ground-truth
-        encoder features."""
+        encoder features, each L2-normalised per position as CoCosNet's
+        (``CorrespondenceNet`` returns them so): raw features could meet it
+        by shrinking their norms."""
         return self.losses['feature_consistency'](outputs['cond_feat'],
                                                   outputs['gt_feat'])
 
@@ -227,11 +238,31 @@ class MCLNet(BaseModel):
     def pseudo_pair_loss(self, outputs: dict, gt: torch.Tensor,
                          pseudo_pair: torch.Tensor) -> torch.Tensor:
         """Eq. 5: ``‖T·Z − Y‖₁`` on samples whose exemplar Z is an augmented
-        ground truth Y', so the warped exemplar must match the ground truth
-        Y (pooled to the feature grid) on the condition's layout."""
-        warped = outputs['warped_exemplar_pooled'][pseudo_pair]
+        ground truth Y' (or, with ``ChooseExemplar(self_reference=True)``,
+        another view of it), so the warped exemplar must match the ground
+        truth Y on the condition's layout: on the feature grid (both
+        pooled), or at full resolution when the net warps patches
+        (CoCosNet's DeepFashion warp-self loss)."""
+        key = 'warped_exemplar' if self.warps_patches else \
+            'warped_exemplar_pooled'
+        warped = outputs[key][pseudo_pair]
         target = F.adaptive_avg_pool2d(gt[pseudo_pair], warped.shape[-2:])
         return self.losses['pseudo_pair'](warped, target)
+
+    def vgg_feature_matching_loss(self, fake_feats: Dict[str, torch.Tensor],
+                                  gt_feats: Dict[str, torch.Tensor],
+                                  pseudo_pair: torch.Tensor) -> torch.Tensor:
+        """CoCosNet's VGG feature matching, the multi-layer L1 of Eq. 6
+        (relu1_2…relu5_2 weighted 1/32…1), on the samples whose exemplar is
+        their own ground truth (pseudo pairs, CoCosNet's self-reference):
+        only there is the ground truth's texture the exemplar's, so on
+        other samples it would pull the output's colours away from the
+        exemplar, against the contextual loss."""
+        return self.losses['vgg_feature_matching'](
+            {layer: feat[pseudo_pair]
+             for layer, feat in fake_feats.items()},
+            {layer: feat[pseudo_pair]
+             for layer, feat in gt_feats.items()})
 
     def adversarial_losses(self, cond: torch.Tensor, fake_img: torch.Tensor,
                            gt: torch.Tensor) -> Dict[str, torch.Tensor]:

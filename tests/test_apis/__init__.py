@@ -5,6 +5,7 @@ import torch
 from mmagic.registry import MODELS
 from mmengine.config import Config
 
+from mclnet_plugin.models.mclnet import VGG_LOSSES
 from tests.tiny_configs import tiny_demo_config, tiny_task_config
 
 CONFIGS = dict(
@@ -28,7 +29,7 @@ def save_checkpoint(cfg: Config, path, **extra_weights) -> str:
     without VGG19, whose weights checkpoints never hold)."""
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.vgg = None
-    model_cfg.losses.update(perceptual=None, contextual=None)
+    model_cfg.losses.update(dict.fromkeys(VGG_LOSSES))
     state_dict = MODELS.build(model_cfg).state_dict()
     state_dict.update(extra_weights)
     torch.save(dict(state_dict=state_dict, meta={}), path)

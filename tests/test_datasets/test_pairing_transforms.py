@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mclnet_plugin.datasets import (AlignedRandomCrop, ChooseExemplar,
-                                    FlipWithPoints)
+                                    FlipWithPoints, PseudoExemplar)
 from mclnet_plugin.datasets.point_layouts import (MIRROR_PERMUTATIONS,
                                                   OPENPOSE18_NAMES)
 
@@ -21,6 +21,22 @@ def test_choose_exemplar_easy_hard_protocol():
         ChooseExemplar()(dict(gt_path='a.jpg'))
     with pytest.raises(ValueError, match='hard_prob'):
         ChooseExemplar(1.5)
+
+
+def test_self_reference_pairs_stay_pseudo_pairs_without_a_synthetic_one():
+    """DeepFashion (CoCosNet): another view of the same outfit is a pair
+    whose ground truth the warped exemplar must become."""
+    results = dict(
+        exemplar_paths=['side.jpg'],
+        gt=np.zeros((4, 4, 3), np.uint8),
+        exemplar=np.ones((4, 4, 3), np.uint8))
+    chosen = ChooseExemplar(0.0, self_reference=True)(dict(results))
+    assert chosen['is_pseudo_pair'] is True
+    kept = PseudoExemplar(prob=0.0)(chosen)
+    assert kept['is_pseudo_pair'] is True and kept['exemplar'].max() == 1
+    plain = ChooseExemplar(0.0)(dict(results))
+    assert 'is_pseudo_pair' not in plain
+    assert PseudoExemplar(prob=0.0)(plain)['is_pseudo_pair'] is False
 
 
 def test_aligned_random_crop_takes_one_window_for_all_keys():

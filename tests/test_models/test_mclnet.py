@@ -2,6 +2,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -27,7 +28,16 @@ def tiny_model_cfg(vgg=True):
         disc_feature_matching=dict(type='DiscFeatureMatchingLoss'))
     if vgg:
         losses.update(
-            perceptual=dict(type='VGGFeatureLoss'),
+            perceptual=dict(
+                type='VGGFeatureLoss',
+                layer_weights=dict(relu4_2=1.0),
+                criterion='mse',
+                loss_weight=0.01),
+            vgg_feature_matching=dict(
+                type='VGGFeatureLoss',
+                layer_weights=dict(relu1_2=0.5, relu4_2=1.0),
+                loss_weight=1.0,
+                loss_name='loss_vgg_fm'),
             contextual=dict(type='ContextualLoss', loss_weight=1.0))
     return dict(
         type='MCLNet',
@@ -85,7 +95,8 @@ def test_train_step_updates_generator_and_discriminator():
     log_vars = model.train_step(batch(), optim_wrappers(model))
     expected = {
         'loss_mcl', 'loss_fcst', 'loss_cyc', 'loss_pse', 'loss_perc',
-        'loss_cxt', 'loss_gan_g', 'loss_disc_fm', 'loss_gan_d_real',
+        'loss_vgg_fm', 'loss_cxt', 'loss_gan_g', 'loss_disc_fm',
+        'loss_gan_d_real',
         'loss_gan_d_fake'
     }
     assert expected <= set(log_vars)
@@ -194,3 +205,66 @@ def test_a_state_dict_with_one_generator_loads_into_both(kept):
         assert set(state) == set(expected)
         for key, value in expected.items():
             assert torch.equal(state[key], value), key
+
+
+def test_perceptual_on_all_samples_feature_matching_on_pseudo_pairs():
+    """CoCosNet: the multi-layer VGG L1 only where the exemplar is the
+    ground truth itself; the one-layer MSE on every sample."""
+    model = MODELS.build(tiny_model_cfg())
+    fake = {
+        'relu1_2': torch.randn(3, 2, 4, 4),
+        'relu4_2': torch.randn(3, 2, 2, 2)
+    }
+    real = {key: torch.randn_like(value) for key, value in fake.items()}
+    pseudo = torch.tensor([True, False, True])
+    expected = sum(
+        weight * (fake[layer][[0, 2]] - real[layer][[0, 2]]).abs().mean()
+        for layer, weight in (('relu1_2', 0.5), ('relu4_2', 1.0)))
+    torch.testing.assert_close(
+        model.vgg_feature_matching_loss(fake, real, pseudo), expected)
+    torch.testing.assert_close(
+        model.losses['perceptual'](fake, real),
+        0.01 * ((fake['relu4_2'] - real['relu4_2'])**2).mean())
+    log_vars = model.train_step(
+        batch(pseudo=(False, False)), optim_wrappers(model))
+    assert log_vars['loss_vgg_fm'] == 0 and log_vars['loss_perc'] > 0
+
+
+def test_feature_consistency_compares_normalised_features():
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    cond_feat, gt_feat = torch.randn(2, 16, 8, 8), torch.randn(2, 16, 8, 8)
+    outputs = dict(cond_feat=F.normalize(cond_feat, dim=1),
+                   gt_feat=F.normalize(gt_feat, dim=1))
+    expected = 10.0 * (F.normalize(cond_feat, dim=1) -
+                       F.normalize(gt_feat, dim=1)).abs().mean()
+    torch.testing.assert_close(model.feature_consistency_loss(outputs),
+                               expected)
+    data = model.data_preprocessor(batch(), True)
+    with torch.no_grad():
+        out = model.generator(data['inputs']['cond'],
+                              data['inputs']['exemplar'],
+                              data['data_samples'].gt_img)
+    for key in ('cond_feat', 'gt_feat'):
+        torch.testing.assert_close(out[key].norm(dim=1),
+                                   torch.ones(2, 8, 8))
+
+
+def test_pseudo_pair_loss_at_full_resolution_when_patches_are_warped():
+    """CoCosNet's DeepFashion warp-self loss compares the warped exemplar
+    with the ground truth pixel by pixel."""
+    cfg = tiny_model_cfg(vgg=False)
+    cfg['generator']['correspondence']['warp_patch'] = True
+    model = MODELS.build(cfg)
+    gt = torch.rand(2, 3, 32, 32)
+    outputs = dict(
+        warped_exemplar=torch.rand(2, 3, 32, 32),
+        warped_exemplar_pooled=torch.rand(2, 3, 8, 8))
+    pseudo = torch.tensor([False, True])
+    torch.testing.assert_close(
+        model.pseudo_pair_loss(outputs, gt, pseudo),
+        10.0 * (outputs['warped_exemplar'][1] - gt[1]).abs().mean())
+    pooled = MODELS.build(tiny_model_cfg(vgg=False))
+    torch.testing.assert_close(
+        pooled.pseudo_pair_loss(outputs, gt, pseudo),
+        10.0 * (outputs['warped_exemplar_pooled'][1] -
+                F.avg_pool2d(gt[1:], 4)[0]).abs().mean())

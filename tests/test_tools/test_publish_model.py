@@ -13,6 +13,7 @@ import torch
 from mmengine.runner import Runner
 
 from mclnet_plugin.apis import MCLNetInferencer
+from mclnet_plugin.models.mclnet import VGG_LOSSES
 from tests.dataset_fixtures import photo, save_rgb
 from tests.tiny_configs import tiny_demo_config
 from tests.tool_modules import load_tool
@@ -34,7 +35,7 @@ def trained(tmp_path_factory):
     cfg.custom_hooks = []
     # VGG19 (a 550 MB file) is not what this is about
     cfg.model.vgg = None
-    cfg.model.losses.update(perceptual=None, contextual=None)
+    cfg.model.losses.update(dict.fromkeys(VGG_LOSSES))
     cfg.test_evaluator = dict(
         type='mmengine.Evaluator',
         metrics=[

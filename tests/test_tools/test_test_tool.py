@@ -41,6 +41,11 @@ def test_test_tool_prints_saves_and_writes_every_metric(tmp_path, capsys):
     assert 0 < metrics['warped/SSIM'] < 1
     printed = capsys.readouterr().out
     assert 'metric' in printed and 'warped/PSNR' in printed
+    # what the Runner logs at start is in the log file, not on the console
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    for startup in ('System environment:', 'custom_imports', 'model = dict(',
+                    'Hooks will be executed'):
+        assert startup not in printed and startup in log
     assert json.loads(out.read_text())['metrics'] == pytest.approx(metrics)
     saved = sorted(
         p.name for p in (tmp_path / 'work' / 'translations').iterdir())

@@ -8,7 +8,7 @@ import torch
 from mmengine.runner import Runner
 
 from tests.tiny_configs import REPO, tiny_demo_config
-from tests.tool_modules import run_command
+from tests.tool_modules import load_tool, run_command
 
 
 def test_runner_trains_checkpoints_and_resumes(tmp_path):
@@ -57,7 +57,9 @@ def test_validation_during_training_and_grids_of_the_val_batch(tmp_path):
     scalars = (
         next(
             tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines())
-    validation = [json.loads(line) for line in scalars if 'warped' in line]
+    validation = [
+        json.loads(line) for line in scalars if '"warped/PSNR"' in line
+    ]
     assert validation and validation[-1]['warped/PSNR'] > 0
 
 
@@ -87,6 +89,38 @@ def test_train_py_cfg_options_and_work_dir(tmp_path):
         'default_hooks.checkpoint.interval=1', 'custom_hooks=[]'
     ])
     assert (tmp_path / 'work' / 'iter_1.pth').is_file()
+
+
+def test_train_py_auto_scale_lr_scales_generator_and_discriminator(tmp_path):
+    cfg = tiny_demo_config(tmp_path / 'unused', max_iters=1)
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)
+    cfg.custom_hooks = []
+    config = tmp_path / 'tiny.py'
+    cfg.dump(str(config))
+
+    runner = load_tool('train.py').main(
+        [str(config), '--work-dir',
+         str(tmp_path / 'work'), '--auto-scale-lr'])
+
+    # 1 process × batch 2 instead of the 32 the learning rates are for
+    assert runner.world_size == 1
+    ratio = cfg.train_dataloader.batch_size / 32
+    for name in ('generator', 'discriminator'):
+        lrs = [
+            group['lr']
+            for group in runner.optim_wrapper[name].optimizer.param_groups
+        ]
+        expected = cfg.optim_wrapper[name].optimizer.lr * ratio
+        assert lrs == pytest.approx([expected] * len(lrs))
+
+
+def test_train_py_auto_scale_lr_needs_the_base_batch_size(tmp_path):
+    cfg = tiny_demo_config(tmp_path / 'work', max_iters=1)
+    cfg.pop('auto_scale_lr', None)
+    config = tmp_path / 'tiny.py'
+    cfg.dump(str(config))
+    with pytest.raises(ValueError, match='auto_scale_lr = dict'):
+        load_tool('train.py').main([str(config), '--auto-scale-lr'])
 
 
 def test_train_py_missing_config_is_a_clear_error(tmp_path):

@@ -18,7 +18,9 @@ load_exemplar = [
 ]
 train_pipeline = [
     *load_pair,
-    dict(type='ChooseExemplar', hard_prob=0.2),
+    # CoCosNet: another view of the same outfit, a self-reference pair
+    # (the ground truth is the warped exemplar's target)
+    dict(type='ChooseExemplar', hard_prob=0.2, self_reference=True),
     *load_exemplar,
     # CoCosNet does not flip; mirroring the joints (left and right swap
     # names) before rendering keeps the pose map consistent, so we do.
@@ -28,7 +30,8 @@ train_pipeline = [
         point_layouts=dict(keypoints='openpose18'),
         flip_ratio=0.5),
     dict(type='RenderPoseMap', out_key='cond', joint_radius=4, limb_width=4),
-    {{_base_.pseudo_exemplar}},
+    # no synthetic pseudo pairs (CoCosNet has none on DeepFashion): add
+    # {{_base_.pseudo_exemplar}} here to mix them in
     {{_base_.pack_inputs}},
 ]
 test_pipeline = [

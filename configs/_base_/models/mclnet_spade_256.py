@@ -20,11 +20,21 @@ model = dict(
             type='CorrespondenceNet',
             cond_encoder=dict(encoder, in_channels=151),
             image_encoder=dict(encoder, in_channels=3),
+            # CoCosNet's matching: L2-normalised features, 4 residual
+            # blocks shared by both domains, θ/φ 1×1 convs to 256, 3×3
+            # neighbourhoods centred and normalised, cosine / 0.01
+            matching=dict(type='MatchingHead', out_channels=256,
+                          num_blocks=4),
             scm=dict(
                 type='SelfCorrelationMap',
                 num_positions=64 * 64,
                 out_channels=256),
-            temperature=0.01),
+            match_kernel=3,
+            center=True,
+            temperature=0.01,
+            # CoCosNet on ADE20K; CelebA-HQ uses bilinear, DeepFashion
+            # warps full-resolution patches
+            upsample_mode='nearest'),
         generator=dict(
             type='SPADEGenerator',
             base_channels=64,
@@ -49,7 +59,16 @@ model = dict(
         feature_consistency=dict(type='L1Loss', loss_weight=10.0),
         cycle=dict(type='L1Loss', loss_weight=1.0),
         pseudo_pair=dict(type='L1Loss', loss_weight=10.0),
-        perceptual=dict(type='VGGFeatureLoss', loss_weight=1.0),
+        # CoCosNet: MSE at relu5_2 on every sample (its `perc`, ×0.01) ...
+        perceptual=dict(
+            type='VGGFeatureLoss',
+            layer_weights=dict(relu5_2=1.0),
+            criterion='mse',
+            loss_weight=0.01),
+        # ... and the 5-layer L1 (1/32 … 1) on pseudo pairs only (its `fm`,
+        # 10 × 0.1 on ADE20K)
+        vgg_feature_matching=dict(
+            type='VGGFeatureLoss', loss_weight=1.0, loss_name='loss_vgg_fm'),
         contextual=dict(
             type='ContextualLoss',
             layer_weights=dict(relu3_2=2.0, relu4_2=4.0, relu5_2=8.0),

@@ -14,12 +14,13 @@ param_scheduler = dict(
     by_epoch=False)
 
 # Paper §4.1: Adam β = (0, 0.999), lr 1e-4 (G) / 4e-4 (D). SPADE's and
-# CoCosNet's code use β2 = 0.9. Floats: torch >= 2.6 rejects int betas.
+# CoCosNet's code use β2 = 0.9; CoCosNet's generator Adam has eps 1e-3.
+# Floats: torch >= 2.6 rejects int betas.
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     generator=dict(
         type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=1e-4, betas=(0.0, 0.999))),
+        optimizer=dict(type='Adam', lr=1e-4, betas=(0.0, 0.999), eps=1e-3)),
     discriminator=dict(
         type='OptimWrapper',
         optimizer=dict(type='Adam', lr=4e-4, betas=(0.0, 0.999))))

@@ -55,7 +55,8 @@ class PseudoExemplar(BaseTransform):
                     f'({results.get(self.key + "_path", "")}) to keep when '
                     'no pseudo pair is drawn; load an exemplar first or set '
                     'prob=1')
-            results['is_pseudo_pair'] = False
+            # a pair flagged before (ChooseExemplar's self-reference) stays
+            results.setdefault('is_pseudo_pair', False)
             return results
         image = results[self.key]
         results[self.exemplar_key] = self.jitter_colour(

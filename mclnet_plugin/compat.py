@@ -58,6 +58,17 @@ MMagic model module is imported, then it imports ``mmagic.models`` for 4.
    ``requirements/lock.txt`` pins ``controlnet_aux`` and its one missing
    dependency ``timm`` (both pure Python). Remove the pins when mmagic
    imports it lazily.
+
+6. FutureWarnings at every start.
+   Upstream: transformers 4.36 and diffusers 0.24 (imported by
+   ``mmagic.models``) call torch's deprecated
+   ``torch.utils._pytree._register_pytree_node`` at import, so every tool
+   and test run starts with several lines of FutureWarning about code that
+   is not ours and that users cannot act on.
+   Workaround: exactly that deprecation message is filtered, set before
+   ``mmagic.models`` is imported here; other warnings are untouched.
+   Remove when the pinned transformers/diffusers use the public
+   ``register_pytree_node``.
 """
 import importlib.abc
 import importlib.machinery
@@ -65,12 +76,26 @@ import os
 import os.path as osp
 import sys
 import types
+import warnings
 
-import torch
-import torch.nn as nn
-from mmengine.model.weight_init import (kaiming_init, normal_init,
+PYTREE_DEPRECATION = (r'`torch\.utils\._pytree\._register_pytree_node` is '
+                      r'deprecated')
+
+
+def quiet_upstream_warnings() -> None:
+    """Workaround 6; runs before this module imports mmengine, which
+    imports transformers."""
+    warnings.filterwarnings(
+        'ignore', message=PYTREE_DEPRECATION, category=FutureWarning)
+
+
+quiet_upstream_warnings()
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+from mmengine.model.weight_init import (kaiming_init, normal_init,  # noqa
                                         update_init_info, xavier_init)
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import CheckpointLoader  # noqa: E402
 
 _STUB_NAME = 'mmcv._ext'
 
@@ -184,6 +209,7 @@ def fix_generation_init_weights() -> None:
 def install() -> None:
     """Apply the workarounds above; safe to call more than once."""
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+    quiet_upstream_warnings()
     if not any(isinstance(f, _MMCVExtStubFinder) for f in sys.meta_path):
         sys.meta_path.append(_MMCVExtStubFinder())
     CheckpointLoader.register_scheme(

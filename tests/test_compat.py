@@ -43,3 +43,25 @@ def test_mmagic_pix2pix_init_weights_runs():
 def test_mmagic_apis_imports():
     apis = importlib.import_module('mmagic.apis')
     assert hasattr(apis, 'MMagicInferencer')
+
+
+def test_start_up_prints_no_upstream_future_warnings():
+    """Workaround 6: importing the plugin (which imports mmagic.models,
+    transformers and diffusers) prints no FutureWarning."""
+    import subprocess
+    import sys
+    result = subprocess.run(
+        [sys.executable, '-W', 'default', '-c', 'import mclnet_plugin'],
+        capture_output=True,
+        text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'FutureWarning' not in result.stderr, result.stderr[-2000:]
+    # the filter is that message only
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        compat.install()
+        warnings.simplefilter('default')
+        compat.install()
+        warnings.warn('another deprecation', FutureWarning)
+    assert [str(w.message) for w in caught] == ['another deprecation']

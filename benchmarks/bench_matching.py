@@ -23,11 +23,11 @@ VARIANTS = dict(
 
 
 def build_net(variant: str):
+    from mmagic.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import mclnet_plugin  # noqa: F401
-    from mmagic.registry import MODELS
     init_default_scope('mmagic')
     cfg = Config.fromfile('configs/mclnet_ade20k.py')
     corr = cfg.model.generator.correspondence

@@ -23,7 +23,7 @@ render_edges = dict(
     high_threshold=140)
 train_pipeline = [
     *load_structure,
-    dict(type='ChooseExemplar', hard_prob=0.2),
+    dict(type='ChooseExemplar', hard_prob=2 / 7),  # 20/50/30, as the base
     *load_exemplar,
     # RenderFaceEdges resizes the part map to the photo; flipped together,
     # left and right parts swap labels

@@ -104,3 +104,31 @@ def test_flip_with_points_permutations_are_involutions():
                 gt=np.zeros((2, 2, 3)),
                 keypoints=np.zeros((17, 2)),
                 keypoints_image_shape=(2, 2)))
+
+
+def test_config_exemplar_mix_is_cocosnets_20_50_30():
+    """CoCosNet draws one number per sample: hard < 0.2 <= easy < 0.7 <=
+    self-reference. The configs' ChooseExemplar(2/7) followed by the pseudo
+    pair with p 0.3 gives the same mix."""
+    from mmengine.config import Config
+
+    from tests.tiny_configs import REPO
+    steps = Config.fromfile(
+        str(REPO / 'configs/_base_/datasets/ade20k.py')).train_pipeline
+    choose = next(s for s in steps if s['type'] == 'ChooseExemplar')
+    pseudo = next(s for s in steps if s['type'] == 'PseudoExemplar')
+    chooser = ChooseExemplar(choose['hard_prob'])
+    rng = np.random.default_rng(0)
+    counts = dict(hard=0, easy=0, pseudo=0)
+    trials = 20000
+    for _ in range(trials):
+        if rng.random() < pseudo['prob']:
+            counts['pseudo'] += 1
+            continue
+        np.random.seed(int(rng.integers(2**31)))
+        picked = chooser(dict(exemplar_paths=['easy', 'hard']))
+        counts[picked['exemplar_path']] += 1
+    shares = {key: count / trials for key, count in counts.items()}
+    assert abs(shares['hard'] - 0.2) < 0.01
+    assert abs(shares['easy'] - 0.5) < 0.01
+    assert abs(shares['pseudo'] - 0.3) < 0.01

@@ -11,8 +11,9 @@ load_size = 286
 train_pipeline = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
     dict(type='LoadLabelMap', key='cond', num_classes=label_nc),
-    # CoCosNet: the last ("hard") retrieved reference 20% of the time
-    dict(type='ChooseExemplar', hard_prob=0.2),
+    # CoCosNet draws one number: hard < 0.2 <= easy < 0.7 <= self-reference;
+    # with the pseudo pair drawn after (p 0.3), 2/7 gives its 20/50/30
+    dict(type='ChooseExemplar', hard_prob=2 / 7),
     dict(type='LoadCheckedImage', key='exemplar', channel_order='rgb'),
     dict(type='Resize', keys=['gt', 'exemplar'], scale=(load_size, ) * 2),
     dict(

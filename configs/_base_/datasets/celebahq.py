@@ -22,7 +22,9 @@ render_edges = dict(
 train_pipeline = [
     dict(type='LoadCheckedImage', key='gt', channel_order='rgb'),
     dict(type='LoadFaceLandmarks', key='cond'),
-    dict(type='ChooseExemplar', hard_prob=0.2),
+    # CoCosNet draws one number: hard < 0.2 <= easy < 0.7 <= self-reference;
+    # with the pseudo pair drawn after (p 0.3), 2/7 gives its 20/50/30
+    dict(type='ChooseExemplar', hard_prob=2 / 7),
     *load_exemplar,
     # the landmarks are mirrored (left and right swap) with the photo
     dict(

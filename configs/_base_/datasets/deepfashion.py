@@ -18,9 +18,10 @@ load_exemplar = [
 ]
 train_pipeline = [
     *load_pair,
-    # CoCosNet: another view of the same outfit, a self-reference pair
-    # (the ground truth is the warped exemplar's target)
-    dict(type='ChooseExemplar', hard_prob=0.2, self_reference=True),
+    # CoCosNet (--real_reference_probability 0 --video_like): the first
+    # other view of the same outfit, a self-reference pair (the ground truth
+    # is the warped exemplar's target)
+    dict(type='ChooseExemplar', hard_prob=0.0, self_reference=True),
     *load_exemplar,
     # CoCosNet does not flip; mirroring the joints (left and right swap
     # names) before rendering keeps the pose map consistent, so we do.

@@ -33,14 +33,14 @@ import torch  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from known_flow import (argmax_correspondence, end_point_error,  # noqa: E402
-                        oracle_warp)
+from known_flow import argmax_correspondence, end_point_error  # noqa: E402
 from known_flow_pairs import (CONDITIONS, fit_palette,  # noqa: E402
                               load_photos, stereo_pairs, synthetic_pair)
 from mmagic.registry import MODELS  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 import mclnet_plugin  # noqa: E402,F401  (registers the modules)
+from mclnet_plugin.evaluation.oracle_warp import oracle_warp  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'mclnet_demo.py')

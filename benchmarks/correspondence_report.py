@@ -1,6 +1,7 @@
 """Tables, plot and picture grid of the correspondence benchmark."""
 import json
 import os.path as osp
+import re
 from typing import Dict, List
 
 import matplotlib
@@ -123,9 +124,17 @@ def picture_grid(pictures: dict, path: str) -> None:
             for condition in pictures
             for set_name, indices in PICTURE_SAMPLES.items()
             for index in indices]
-    names = [name for name in pictures[rows[0][0]]['warped']
-             if name != 'oracle'] + ['oracle']
-    titles = ['exemplar', 'condition'] + names + ['truth']
+
+    def variant_names(condition: str) -> List[str]:
+        # the same order in every condition; "+MCL (m=…)+SCM" uses the
+        # condition's own best margin
+        return [name for name in pictures[condition]['warped']
+                if name != 'oracle'] + ['oracle']
+
+    titles = ['exemplar', 'condition'] + [
+        re.sub(r'\(m=[0-9.]+\)\+SCM', '(best m)+SCM', name)
+        for name in variant_names(rows[0][0])
+    ] + ['truth']
     figure, axes = plt.subplots(len(rows), len(titles), squeeze=False,
                                 figsize=(1.3 * len(titles), 1.45 * len(rows)))
     for r, (condition, set_name, index) in enumerate(rows):
@@ -133,7 +142,8 @@ def picture_grid(pictures: dict, path: str) -> None:
         cond = images['cond'][set_name][index].numpy()
         tiles = [images['exemplar'][set_name][index],
                  cond.argmax(0) if cond.shape[0] > 1 else cond[0]]
-        tiles += [images['warped'][name][set_name][index] for name in names]
+        tiles += [images['warped'][name][set_name][index]
+                  for name in variant_names(condition)]
         tiles.append(images['truth'][set_name][index])
         for c, tile in enumerate(tiles):
             axis = axes[r, c]

@@ -17,18 +17,14 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from mclnet_plugin.evaluation.oracle_warp import (apply_affine, identity_map,
+                                                  inside)
 
 # Fixed-point iterations of the map inversion and the residual (pixels)
 # above which a correspondence counts as not found.
 INVERT_ITERATIONS = 40
 INVERT_TOLERANCE = 0.05
-
-
-def identity_map(height: int, width: int) -> np.ndarray:
-    """(H, W, 2) pixel coordinates (x, y) of every pixel."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    return np.stack([xs, ys], axis=-1)
 
 
 def random_affine(size: int, rng: np.random.Generator,
@@ -52,11 +48,6 @@ def random_elastic(size: int, rng: np.random.Generator, cells: int = 4,
                          size=(cells + 1, cells + 1, 2)) * size
     return cv2.resize(coarse.astype(np.float32), (size, size),
                       interpolation=cv2.INTER_CUBIC)
-
-
-def apply_affine(matrix: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """Affine 2×3 applied to (..., 2) (x, y) coordinates."""
-    return coords @ matrix[:, :2].T + matrix[:, 2]
 
 
 def sample_field(field: np.ndarray, coords: np.ndarray) -> np.ndarray:
@@ -105,13 +96,6 @@ class KnownWarp:
         return coords, (residual < INVERT_TOLERANCE) & inside(coords)
 
 
-def inside(coords: np.ndarray) -> np.ndarray:
-    """(H, W) whether (H, W, 2) pixel coordinates lie in an H×W image."""
-    height, width = coords.shape[:2]
-    return ((coords[..., 0] >= -0.5) & (coords[..., 0] <= width - 0.5) &
-            (coords[..., 1] >= -0.5) & (coords[..., 1] <= height - 0.5))
-
-
 def remap(image: np.ndarray, sampling_map: np.ndarray) -> np.ndarray:
     """``image`` read at ``sampling_map`` (bilinear, reflected border, as
     ``PseudoExemplar``'s affine)."""
@@ -129,48 +113,6 @@ def stereo_correspondence(disparity: np.ndarray
     coords = identity_map(*disparity.shape)
     coords[..., 0] -= np.where(valid, disparity, 0).astype(np.float32)
     return coords, valid & inside(coords)
-
-
-def pool_correspondence(corr: np.ndarray, valid: np.ndarray, stride: int,
-                        min_valid: float = 0.5
-                        ) -> Tuple[np.ndarray, np.ndarray]:
-    """Pixel correspondence (H, W, 2) → feature-grid correspondence
-    (H/s, W/s, 2) in cell units: the mean over each s×s cell's valid
-    pixels; a cell is valid when at least ``min_valid`` of its pixels are."""
-    height, width = valid.shape
-    cells = (height // stride, stride, width // stride, stride)
-    weight = valid.astype(np.float32).reshape(cells)
-    total = weight.sum(axis=(1, 3))
-    pooled = (corr.reshape(*cells, 2) * weight[..., None]).sum(axis=(1, 3))
-    pooled = pooled / np.maximum(total, 1)[..., None]
-    return (((pooled + 0.5) / stride - 0.5).astype(np.float32),
-            total >= min_valid * stride * stride)
-
-
-def grid_sample_cells(value: torch.Tensor,
-                      cell_corr: torch.Tensor) -> torch.Tensor:
-    """(B, D, h, w) map read bilinearly at (B, h', w', 2) cell coordinates
-    (x, y), clamped to the border."""
-    height, width = value.shape[-2:]
-    scale = cell_corr.new_tensor([width, height])
-    grid = (cell_corr + 0.5) / scale * 2 - 1
-    return F.grid_sample(value, grid, mode='bilinear',
-                         padding_mode='border', align_corners=False)
-
-
-def oracle_warp(exemplar: torch.Tensor, cell_corr: torch.Tensor,
-                upsample_mode: str = 'bilinear') -> torch.Tensor:
-    """The exemplar warped by the true correspondence at the network's
-    resolution: pooled to the feature grid as ``CorrespondenceNet`` pools
-    it, read at the true (B, h, w, 2) cell correspondence, upsampled back
-    to (B, 3, H, W) the same way."""
-    pooled = F.adaptive_avg_pool2d(exemplar, cell_corr.shape[1:3])
-    warped = grid_sample_cells(pooled, cell_corr)
-    if upsample_mode in ('bilinear', 'bicubic'):
-        return F.interpolate(warped, size=exemplar.shape[-2:],
-                             mode=upsample_mode, align_corners=False)
-    return F.interpolate(warped, size=exemplar.shape[-2:],
-                         mode=upsample_mode)
 
 
 def argmax_correspondence(cond_corr: torch.Tensor,

@@ -17,13 +17,13 @@ import cv2
 import numpy as np
 import skimage.data
 import skimage.io
-from known_flow import (KnownWarp, pool_correspondence, remap,
-                        stereo_correspondence)
+from known_flow import KnownWarp, remap, stereo_correspondence
 from scipy.cluster.vq import kmeans2
 from skimage.segmentation import slic
 
 from mclnet_plugin.datasets.bundled_photos import bundled_photo_folder
 from mclnet_plugin.datasets.transforms import CannyEdges, PseudoExemplar
+from mclnet_plugin.evaluation.oracle_warp import pool_correspondence
 
 # Colour photos inside the scikit-image wheel; the motorcycle pair is the
 # real (stereo) case, so neither of its photos is trained on.

@@ -9,7 +9,8 @@ _base_ = [
 ]
 
 # What differs from the 256×256 model: sizes and widths, a 1-channel
-# condition, no spectral norm in the encoders, one shared matching block and
+# condition, plain residual blocks and no spectral norm in the encoders, no
+# attention in the generator, one shared matching block and
 # per-position matching, no relu5_2 (the VGG stops at relu4_2), and loss
 # weights balanced for this short run.
 image_size = 128
@@ -18,6 +19,9 @@ narrow_encoder = dict(
     out_channels=64,
     channels=(16, 32, 32, 64, 64),
     num_res_blocks=1,
+    # plain residual blocks + projection instead of CoCosNet's SPADE
+    # blocks: cheaper, and what docs/correspondence_quality.md measured
+    res_block='plain',
     with_spectral_norm=False)
 model = dict(
     generator=dict(
@@ -32,7 +36,7 @@ model = dict(
             upsample_mode='bilinear'),
         generator=dict(
             base_channels=16, hidden_channels=32, use_attention=False)),
-    discriminator=dict(base_channels=16, num_layers=3),
+    discriminator=dict(base_channels=16, num_layers=3, use_attention=False),
     vgg=dict(layers=('relu1_2', 'relu2_2', 'relu3_2', 'relu4_2')),
     losses=dict(
         mcl=dict(loss_weight=0.5, chunk_size=None),
@@ -78,10 +82,11 @@ held_out_pipeline = [
     dict(type='Resize', keys=['gt'], scale=(image_size, image_size)),
     dict(type='CannyEdges', key='gt', out_key='cond'),
     dict(type='PseudoExemplar', prob=1.0),
+    # the exemplar's known affine: the grid hook's oracle warp
     dict(
         type='PackInputs',
         keys=['cond', 'exemplar'],
-        meta_keys=['is_pseudo_pair'])
+        meta_keys=['is_pseudo_pair', 'exemplar_affine'])
 ]
 train_dataloader = dict(
     batch_size=2,

@@ -14,7 +14,10 @@ def shrink_model(cfg: Config) -> None:
     corr = cfg.model.generator.correspondence
     for encoder in (corr.cond_encoder, corr.image_encoder):
         encoder.update(
-            channels=(8, 8, 8, 16, 16), out_channels=16, num_res_blocks=1)
+            channels=(8, 8, 8, 16, 16),
+            out_channels=16,
+            num_res_blocks=1,
+            spade_hidden_channels=8)
     corr.matching.update(out_channels=16, num_blocks=1)
     corr.scm.update(num_positions=(SIZE // 4)**2, out_channels=16)
     cfg.model.generator.generator.update(
@@ -22,7 +25,8 @@ def shrink_model(cfg: Config) -> None:
         hidden_channels=8,
         num_upsamples=4,
         use_attention=False)
-    cfg.model.discriminator.update(base_channels=4, num_layers=2)
+    cfg.model.discriminator.update(
+        base_channels=4, num_layers=2, use_attention=False)
     cfg.model.vgg.layers = ('relu1_2', 'relu2_2', 'relu3_2', 'relu4_2')
     losses = cfg.model.losses
     losses.contextual.layer_weights = dict(relu3_2=2.0, relu4_2=4.0)

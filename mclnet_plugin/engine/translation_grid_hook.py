@@ -12,16 +12,15 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ..evaluation.oracle_warp import oracle_warp_affine
 from ..visualization import cond_channels_of, to_uint8, translation_row
-
-COLUMNS = ('condition', 'exemplar', 'warped exemplar', 'output',
-           'ground truth')
 
 
 @HOOKS.register_module()
 class TranslationGridHook(Hook):
-    """Draws grids condition | exemplar | warped exemplar | output | ground
-    truth for a fixed batch, and measures the warped-exemplar PSNR.
+    """Draws grids condition | exemplar | warped exemplar [| oracle warp] |
+    output | ground truth for a fixed batch, and measures the
+    warped-exemplar PSNR.
 
     The batch is the first of ``dataloader`` (e.g. held-out images), drawn
     once before training. Files, in ``<work_dir>/<out_dir>``:
@@ -29,6 +28,17 @@ class TranslationGridHook(Hook):
     and ``after_training.png``, and ``report.json`` with the mean PSNR of
     warped exemplar and output against the ground truth before and after
     training.
+
+    Where the batch's exemplars are pseudo pairs whose affine is known
+    (``PseudoExemplar`` records ``exemplar_affine``; keep it with
+    ``PackInputs(meta_keys=[..., 'exemplar_affine'])``, as the demo does),
+    the grids gain an *oracle warp* column: the exemplar warped by its true
+    correspondence on the network's feature grid and upsampled as the
+    network upsamples (``mclnet_plugin.evaluation.oracle_warp``), the best
+    any learned correspondence of this resolution can do. ``report.json``
+    then also holds the oracle's PSNR and, after training,
+    ``warp_gain_of_oracle``: (warped PSNR after − before) / (oracle PSNR −
+    warped PSNR before), the share of the attainable gain reached.
 
     Each grid and its PSNRs also go to the runner's visualizer, so to every
     ``vis_backends`` (TensorBoard, W&B, MMagic's ``vis_data``): the image
@@ -55,6 +65,8 @@ class TranslationGridHook(Hook):
         self.interval = interval
         self.out_dir = out_dir
         self.batch: Optional[dict] = None
+        self.oracle: Optional[List[torch.Tensor]] = None
+        self._columns: List[str] = []
         self.report = {}
 
     def before_train(self, runner) -> None:
@@ -82,6 +94,22 @@ class TranslationGridHook(Hook):
         model.eval()
         samples = model.val_step(self.batch)
         model.train(was_training)
+        if self.oracle is None and all('exemplar_affine' in s.metainfo
+                                       for s in samples):
+            self.oracle = _oracle_warps(model, samples)
+            self.report['oracle'] = dict(
+                psnr_warped=float(
+                    np.mean([
+                        _psnr(oracle, s.gt_img)
+                        for oracle, s in zip(self.oracle, samples)
+                    ])))
+            runner.logger.info(
+                '[oracle] warped-exemplar PSNR '
+                f'{self.report["oracle"]["psnr_warped"]:.2f} dB (the '
+                'exemplar warped by its true correspondence)')
+        if self.oracle is not None:
+            for oracle, sample in zip(self.oracle, samples):
+                sample.oracle_warp = oracle
         self.report[name] = dict(
             psnr_warped=_mean_psnr(samples, 'warped_exemplar'),
             psnr_output=_mean_psnr(samples, 'fake_img'))
@@ -89,6 +117,7 @@ class TranslationGridHook(Hook):
             f'[{name}] warped-exemplar PSNR '
             f'{self.report[name]["psnr_warped"]:.2f} dB, output PSNR '
             f'{self.report[name]["psnr_output"]:.2f} dB')
+        self._columns = _columns(samples[0])
         self._publish(runner, name, step, samples)
 
     @master_only
@@ -115,18 +144,56 @@ class TranslationGridHook(Hook):
 
     @master_only
     def _write_report(self, runner) -> None:
+        report = dict(columns=self._columns, **self.report)
+        if 'oracle' in self.report:
+            before = self.report['before_training']['psnr_warped']
+            after = self.report['after_training']['psnr_warped']
+            attainable = self.report['oracle']['psnr_warped'] - before
+            report['warp_gain_of_oracle'] = (
+                (after - before) / attainable if attainable > 0 else None)
+            runner.logger.info(
+                f'warped-exemplar PSNR {before:.2f} dB before training, '
+                f'{after:.2f} dB after, oracle '
+                f'{self.report["oracle"]["psnr_warped"]:.2f} dB')
         path = osp.join(runner.work_dir, self.out_dir, 'report.json')
         with open(path, 'w') as f:
-            json.dump(
-                dict(columns=COLUMNS, **self.report), f, indent=2)
+            json.dump(report, f, indent=2)
         runner.logger.info(f'wrote {path}')
 
 
-def _mean_psnr(samples: List, key: str) -> float:
+def _columns(sample) -> List[str]:
+    """The grid's columns, as ``translation_row`` draws them."""
+    columns = ['condition', 'exemplar', 'warped exemplar']
+    if 'oracle_warp' in sample:
+        columns.append('oracle warp')
+    columns.append('output')
+    if 'gt_img' in sample:
+        columns.append('ground truth')
+    return columns
+
+
+def _oracle_warps(model, samples: List) -> List[torch.Tensor]:
+    """Each sample's exemplar warped by its known affine at the resolution
+    and upsampling of the model's correspondence network."""
+    generator = model.generator.module if is_model_wrapper(
+        model.generator) else model.generator
+    correspondence = generator.correspondence
+    stride = correspondence.image_encoder.downsample_factor
+    return [
+        oracle_warp_affine(
+            s.exemplar,
+            s.metainfo['exemplar_affine'],
+            stride,
+            correspondence.upsample_mode,
+            warp_patch=correspondence.warp_patch) for s in samples
+    ]
+
+
+def _psnr(image: torch.Tensor, gt: torch.Tensor) -> float:
     # imported here: mmagic.evaluation imports all of mmagic.models (~10 s)
     from mmagic.evaluation.metrics.psnr import psnr
-    return float(
-        np.mean([
-            psnr(to_uint8(getattr(s, key)), to_uint8(s.gt_img))
-            for s in samples
-        ]))
+    return float(psnr(to_uint8(image), to_uint8(gt)))
+
+
+def _mean_psnr(samples: List, key: str) -> float:
+    return float(np.mean([_psnr(getattr(s, key), s.gt_img) for s in samples]))

@@ -14,7 +14,7 @@ from .mclnet import MCLNet
 from .multiscale_discriminator import MultiScaleDiscriminator
 from .self_correlation_map import SelfCorrelationMap
 from .spade_generator import SPADEGenerator
-from .spade_modules import SPADE, SelfAttention, SPADEResBlock
+from .spade_modules import SPADE, SPADEResBlock
 from .translation_with_aux_loss import CycleGANWithAuxLoss, Pix2PixWithAuxLoss
 from .vgg19 import VGG19FeatureExtractor, find_vgg19_weights
 
@@ -27,7 +27,7 @@ __all__ = [
     'MatchingHead', 'neighbourhood_vectors',
     'MarginalContrastiveLoss', 'MultiScaleDiscriminator',
     'PatchMarginalContrastiveLoss', 'Pix2PixWithAuxLoss', 'SPADE',
-    'SPADEGenerator', 'SPADEResBlock', 'SelfAttention', 'SelfCorrelationMap',
+    'SPADEGenerator', 'SPADEResBlock', 'SelfCorrelationMap',
     'VGG19FeatureExtractor', 'VGGFeatureLoss', 'cosine_softmax_warp',
     'check_auxiliary_losses_are_called', 'cosine_softmax_warp_back',
     'find_vgg19_weights', 'install_auxiliary_loss_check'

@@ -11,19 +11,22 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock
 from mmagic.registry import MODELS
 from mmcv.cnn import ConvModule
 
 
 class _PatchDiscriminator(nn.Module):
-    """One scale: kernel-4 convs, padding 2, see ``MultiScaleDiscriminator``.
-    """
+    """One scale: kernel-4 convs, see ``MultiScaleDiscriminator``."""
 
     def __init__(self, in_channels: int, base_channels: int, num_layers: int,
-                 norm_cfg: Optional[dict], with_spectral_norm: bool) -> None:
+                 norm_cfg: Optional[dict], with_spectral_norm: bool,
+                 padding: int, use_attention: bool) -> None:
         super().__init__()
         common = dict(
-            kernel_size=4, padding=2, with_spectral_norm=with_spectral_norm)
+            kernel_size=4,
+            padding=padding,
+            with_spectral_norm=with_spectral_norm)
         act_cfg = dict(type='LeakyReLU', negative_slope=0.2)
         layers = [
             ConvModule(
@@ -34,7 +37,11 @@ class _PatchDiscriminator(nn.Module):
                 **common)
         ]
         width = base_channels
+        attention_width = None
+        self.attention_index = num_layers - 1
         for index in range(1, num_layers):
+            if index == self.attention_index:
+                attention_width = width
             out_width = min(2 * width, 8 * base_channels)
             layers.append(
                 ConvModule(
@@ -47,10 +54,24 @@ class _PatchDiscriminator(nn.Module):
             width = out_width
         layers.append(ConvModule(width, 1, stride=1, act_cfg=None, **common))
         self.layers = nn.ModuleList(layers)
+        # on the input of layers[attention_index], as CoCosNet
+        self.attention = SelfAttentionBlock(
+            attention_width,
+            with_spectral_norm=with_spectral_norm,
+            sn_eps=1e-12,
+            sn_style='torch') if use_attention else None
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         features = []
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
+            if index == self.attention_index and self.attention is not None:
+                if x.shape[-2] % 2 or x.shape[-1] % 2:
+                    raise ValueError(
+                        'MultiScaleDiscriminator: the attention pools 2×2, '
+                        f'so its input must have an even size, got '
+                        f'{tuple(x.shape[-2:])}; use padding=1 or an input '
+                        'size divisible by 2**num_layers')
+                x = self.attention(x)
             x = layer(x)
             features.append(x)
         return features
@@ -64,8 +85,12 @@ class MultiScaleDiscriminator(nn.Module):
     ``num_layers - 1`` convs doubling the width up to 8b, stride 2 except
     the last (stride 1), each with norm + LeakyReLU(0.2); then a stride-1
     conv to one channel (the patch logits). All convs have kernel 4 and
-    padding 2. Between scales the input is average-pooled (3×3, stride 2,
-    padding 1, padding excluded from the mean).
+    ``padding`` (1 in CoCosNet's code, 2 in SPADE's). With
+    ``use_attention``, BigGAN's self-attention (MMagic's
+    ``SelfAttentionBlock``) runs on the input of the last inner conv, as in
+    CoCosNet's discriminator (``--use_attention``). Between scales the input
+    is average-pooled (3×3, stride 2, padding 1, padding excluded from the
+    mean).
 
     Args:
         in_channels: condition channels + image channels (the caller
@@ -76,6 +101,9 @@ class MultiScaleDiscriminator(nn.Module):
         norm_cfg: norm of the inner convs; instance norm (no affine) with
             spectral norm is SPADE's 'spectralinstance'.
         with_spectral_norm: spectral norm on every conv.
+        padding: padding of every kernel-4 conv.
+        use_attention: self-attention before the last inner conv (needs
+            ``num_layers`` ≥ 2).
     """
 
     def __init__(self,
@@ -84,16 +112,29 @@ class MultiScaleDiscriminator(nn.Module):
                  base_channels: int = 64,
                  num_layers: int = 4,
                  norm_cfg: Optional[dict] = dict(type='IN'),
-                 with_spectral_norm: bool = True) -> None:
+                 with_spectral_norm: bool = True,
+                 padding: int = 1,
+                 use_attention: bool = False) -> None:
         super().__init__()
         if num_discriminators < 1 or num_layers < 1:
             raise ValueError(
                 'MultiScaleDiscriminator: num_discriminators and num_layers '
                 f'must be ≥ 1, got {num_discriminators} and {num_layers}')
+        if use_attention and num_layers < 2:
+            raise ValueError('MultiScaleDiscriminator: use_attention needs '
+                             f'num_layers ≥ 2, got {num_layers}')
+        attention_width = min(base_channels * 2**(num_layers - 2),
+                              8 * base_channels)
+        if use_attention and attention_width < 8:
+            raise ValueError(
+                'MultiScaleDiscriminator: the attention projects to C/8 '
+                f'channels and would get C = {attention_width}; use '
+                'base_channels·2**(num_layers−2) ≥ 8 or use_attention=False')
         self.in_channels = in_channels
         self.discriminators = nn.ModuleList(
             _PatchDiscriminator(in_channels, base_channels, num_layers,
-                                norm_cfg, with_spectral_norm)
+                                norm_cfg, with_spectral_norm, padding,
+                                use_attention)
             for _ in range(num_discriminators))
 
     @staticmethod

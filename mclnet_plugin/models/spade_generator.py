@@ -9,9 +9,10 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock
 from mmagic.registry import MODELS
 
-from .spade_modules import SelfAttention, SPADEResBlock
+from .spade_modules import SPADEResBlock
 
 
 @MODELS.register_module()
@@ -22,7 +23,7 @@ class SPADEGenerator(nn.Module):
 
         cond resized to (H, W) / 2**num_upsamples → conv3×3 → 16b
         head 16b→16b  [↑]  middle 16b→16b  [↑]  middle 16b→16b
-        ↑ 16b→8b  ↑ 8b→4b  [self-attention]  ↑ 4b→2b  ↑ 2b→b
+        ↑ 16b→8b  ↑ 8b→4b  ↑ [self-attention] 4b→2b  ↑ 2b→b
         LeakyReLU(0.2) → conv3×3 → out_channels → tanh
 
     The four width-changing blocks always upsample; the first bracketed
@@ -40,9 +41,13 @@ class SPADEGenerator(nn.Module):
         norm_type: parameter-free norm inside SPADE ('positional' = PONO,
             as in all of CoCosNet's published commands).
         hidden_channels: width of each SPADE's shared conv.
-        use_attention: self-attention after the 8b→4b block.
+        use_attention: BigGAN's self-attention (MMagic's
+            ``SelfAttentionBlock``: C/8 query and key, C/2 value, keys and
+            values 2×2 max-pooled, an output conv, a gain starting at 0) on
+            the upsampled 4b map before the 4b→2b block, where CoCosNet
+            puts it (128×128 for 256×256 outputs).
         with_spectral_norm: spectral norm on the residual blocks' convs and
-            the attention projections.
+            the attention's convs.
     """
 
     def __init__(self,
@@ -81,11 +86,20 @@ class SPADEGenerator(nn.Module):
         ]
         self.up_blocks = nn.ModuleList(
             block(w_in, w_out) for w_in, w_out in zip(widths, widths[1:]))
-        # after up_blocks[1], at 4b channels, where CoCosNet places it
+        # before up_blocks[2], on its upsampled 4b input, as CoCosNet
         self.attention = None
+        if use_attention and 4 * base_channels < 8:
+            raise ValueError(
+                'SPADEGenerator: the attention projects its 4·base_channels '
+                'input to 1/8 of it; use base_channels ≥ 2 or '
+                f'use_attention=False, got base_channels={base_channels}')
         if use_attention:
-            self.attention = SelfAttention(
-                4 * base_channels, with_spectral_norm=with_spectral_norm)
+            self.attention = SelfAttentionBlock(
+                4 * base_channels,
+                with_spectral_norm=with_spectral_norm,
+                # torch's spectral norm with its default eps, as CoCosNet
+                sn_eps=1e-12,
+                sn_style='torch')
         self.to_image = nn.Conv2d(base_channels, out_channels, 3, padding=1)
 
     def start_size(self, height: int, width: int) -> Tuple[int, int]:
@@ -109,9 +123,10 @@ class SPADEGenerator(nn.Module):
         for block, upsample in zip(self.middle, self.middle_upsamples):
             x = block(_upsample(x) if upsample else x, cond)
         for level, block in enumerate(self.up_blocks):
-            x = block(_upsample(x), cond)
-            if level == 1 and self.attention is not None:
+            x = _upsample(x)
+            if level == 2 and self.attention is not None:
                 x = self.attention(x)
+            x = block(x, cond)
         return torch.tanh(self.to_image(F.leaky_relu(x, 0.2)))
 
 

@@ -7,7 +7,6 @@ MCL-Net uses to render the warped exemplar (paper §3.3).
 - ``SPADE``: parameter-free norm, then γ and β predicted per position from
   the resized conditioning map (SPADE Eq. 1).
 - ``SPADEResBlock``: the residual block built from two SPADE-act-conv units.
-- ``SelfAttention``: SAGAN's self-attention (Zhang et al., ICML 2019).
 """
 import torch
 import torch.nn as nn
@@ -159,50 +158,3 @@ class SPADEResBlock(nn.Module):
         residual = self.conv1(F.leaky_relu(self.norm1(x, cond), 0.2))
         residual = self.conv2(F.leaky_relu(self.norm2(residual, cond), 0.2))
         return self.shortcut(x, cond) + residual
-
-
-@MODELS.register_module()
-class SelfAttention(nn.Module):
-    """SAGAN-style self-attention (Zhang et al. 2019), unpooled.
-
-    Query and key are 1×1 projections to C // 8 channels, value a 1×1
-    projection to C channels; each position attends over all positions
-    with a softmax, and out = x + γ · attention, γ a learnable scalar
-    starting at 0 so the block is the identity at initialisation.
-    MMagic's BigGAN ``SelfAttentionBlock`` differs (max-pooled key/value,
-    C / 2 value channels and an output conv), hence this module.
-
-    Args:
-        channels: C, at least 8.
-        with_spectral_norm: spectral norm on the three projections.
-    """
-
-    def __init__(self,
-                 channels: int,
-                 with_spectral_norm: bool = False) -> None:
-        super().__init__()
-        if channels < 8:
-            raise ValueError(
-                f'SelfAttention needs at least 8 channels, got {channels}')
-
-        def proj(out_channels: int) -> ConvModule:
-            return ConvModule(
-                channels,
-                out_channels,
-                kernel_size=1,
-                act_cfg=None,
-                with_spectral_norm=with_spectral_norm)
-
-        self.query = proj(channels // 8)
-        self.key = proj(channels // 8)
-        self.value = proj(channels)
-        self.gamma = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C, H, W)."""
-        query = self.query(x).flatten(2)  # (B, C/8, N)
-        key = self.key(x).flatten(2)  # (B, C/8, N)
-        value = self.value(x).flatten(2)  # (B, C, N)
-        attn = torch.softmax(query.transpose(1, 2) @ key, dim=-1)  # (B, N, N)
-        attended = (value @ attn.transpose(1, 2)).view(x.shape)
-        return x + self.gamma * attended

@@ -42,14 +42,19 @@ def condition_image(cond: torch.Tensor,
 def translation_row(sample,
                     cond_channels: Optional[Sequence[int]] = None
                     ) -> np.ndarray:
-    """condition | exemplar | warped exemplar | output [| ground truth] of
-    one model output (a DataSample), (H, 4 or 5 × W, 3) uint8 RGB."""
+    """condition | exemplar | warped exemplar [| oracle warp] | output [|
+    ground truth] of one model output (a DataSample), (H, 4–6 × W, 3) uint8
+    RGB; the oracle warp (``oracle_warp``, set by ``TranslationGridHook``
+    where the true correspondence is known) and the ground truth where the
+    sample has them."""
     pictures = [
         condition_image(sample.cond, cond_channels),
         to_uint8(sample.exemplar),
-        to_uint8(sample.warped_exemplar),
-        to_uint8(sample.fake_img)
+        to_uint8(sample.warped_exemplar)
     ]
+    if 'oracle_warp' in sample:
+        pictures.append(to_uint8(sample.oracle_warp))
+    pictures.append(to_uint8(sample.fake_img))
     if 'gt_img' in sample:
         pictures.append(to_uint8(sample.gt_img))
     return np.concatenate(pictures, axis=1)

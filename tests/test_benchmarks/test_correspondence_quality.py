@@ -38,15 +38,23 @@ def test_quick_run_writes_table_json_plot_and_grid(quick_run):
 
 def test_trained_correspondence_beats_the_untrained_one(quick_run):
     _, results = quick_run
-    untrained_epe = mean_over_seeds(results, 'untrained', 'synthetic', 'epe')
-    for variant in ('baseline', '+MCL (m=0.4)'):
-        assert mean_over_seeds(results, variant, 'synthetic',
-                               'epe') < untrained_epe
-    # the CoCosNet baseline's sharper but mostly wrong matches need not
-    # raise the PSNR of a 100-iteration run; MCL's must
-    assert mean_over_seeds(results, '+MCL (m=0.4)', 'synthetic',
-                           'psnr') > mean_over_seeds(
-                               results, 'untrained', 'synthetic', 'psnr')
+
+    def mean(variant, set_name, key):
+        return mean_over_seeds(results, variant, set_name, key)
+
+    # The MCL-trained network at least nearly halves the untrained EPE on
+    # held-out photos and on the real stereo pair (default run: 7.96 →
+    # 2.91 and 8.18 → 2.11 cells) and beats the CoCosNet baseline, which
+    # in 100–120 steps stays within noise of the untrained network (7.82 ±
+    # 0.26 in the default run), so the baseline is not asserted to improve.
+    for set_name in ('synthetic', 'stereo'):
+        assert mean('+MCL (m=0.4)', set_name, 'epe') < \
+            0.6 * mean('untrained', set_name, 'epe')
+        assert mean('+MCL (m=0.4)', set_name, 'epe') < \
+            mean('baseline', set_name, 'epe')
+    # and its warped exemplar is closer to the photo
+    assert mean('+MCL (m=0.4)', 'synthetic', 'psnr') > \
+        mean('untrained', 'synthetic', 'psnr')
 
 
 def test_oracle_is_above_every_network(quick_run):
@@ -56,3 +64,25 @@ def test_oracle_is_above_every_network(quick_run):
         for variant in results['variants']:
             assert mean_over_seeds(results, variant, set_name,
                                    'psnr') < oracle
+
+
+def test_grid_of_two_conditions_with_different_best_margins(tmp_path):
+    import torch
+    from correspondence_report import PICTURE_SAMPLES, picture_grid
+
+    def images(best_margin, channels):
+        count = {name: max(indices) + 1
+                 for name, indices in PICTURE_SAMPLES.items()}
+        tiles = {name: torch.rand(n, 3, 8, 8) * 2 - 1
+                 for name, n in count.items()}
+        names = ['untrained', f'+MCL (m={best_margin})+SCM', 'oracle']
+        return dict(
+            exemplar=tiles, truth=tiles,
+            cond={name: torch.rand(n, channels, 8, 8)
+                  for name, n in count.items()},
+            warped={name: tiles for name in names})
+
+    path = tmp_path / 'grid.png'
+    picture_grid(dict(edges=images(0.3, 1), segments=images(0.4, 8)),
+                 str(path))
+    assert path.stat().st_size > 0

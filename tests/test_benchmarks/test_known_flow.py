@@ -10,11 +10,13 @@ import skimage.data
 import torch
 import torch.nn.functional as F
 
+from mclnet_plugin.evaluation.oracle_warp import (identity_map, oracle_warp,
+                                                  pool_correspondence)
+
 sys.path.insert(
     0, osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), 'benchmarks'))
 from known_flow import (KnownWarp, argmax_correspondence,  # noqa: E402
-                        end_point_error, identity_map, oracle_warp,
-                        pool_correspondence, remap, stereo_correspondence)
+                        end_point_error, remap, stereo_correspondence)
 
 SIZE, STRIDE = 32, 4
 CELLS = SIZE // STRIDE

@@ -66,6 +66,21 @@ def test_pseudo_exemplar_moves_and_recolours():
     assert np.allclose(ratio, ratio[0], atol=0.05) and abs(ratio[0] - 1) > 0.01
 
 
+def test_pseudo_exemplar_records_the_affine_it_applied():
+    np.random.seed(3)
+    gt = photo(1, size=(48, 40))
+    results = PseudoExemplar(brightness=0, contrast=0, hue=0)(dict(gt=gt))
+    matrix = results['exemplar_affine']
+    assert matrix.shape == (2, 3) and matrix.dtype == np.float32
+    # the recorded matrix reproduces the exemplar (HSV round trip aside)
+    expected = cv2.warpAffine(gt, matrix.astype(np.float64), (40, 48),
+                              borderMode=cv2.BORDER_REFLECT)
+    assert np.abs(results['exemplar'].astype(int) -
+                  expected.astype(int)).max() <= 2
+    # and it is a random one: rotated, scaled or shifted
+    assert not np.allclose(matrix, [[1, 0, 0], [0, 1, 0]], atol=1e-3)
+
+
 def test_pseudo_exemplar_prob_zero_keeps_the_retrieved_exemplar():
     retrieved = np.full((32, 32, 3), 7, np.uint8)
     results = PseudoExemplar(prob=0.0)(

@@ -37,9 +37,9 @@ def test_grids_and_psnr_reach_tensorboard(tmp_path):
     first = cv2.imdecode(
         np.frombuffer(images[0].encoded_image_string, np.uint8),
         cv2.IMREAD_COLOR)
-    # two samples × condition | exemplar | warped | output | ground truth,
-    # in the same (RGB) colours as the PNG file
-    assert first.shape == (2 * SIZE, 5 * SIZE, 3)
+    # two samples × condition | exemplar | warped | oracle | output | ground
+    # truth, in the same (RGB) colours as the PNG file
+    assert first.shape == (2 * SIZE, 6 * SIZE, 3)
     np.testing.assert_array_equal(
         first, cv2.imread(str(grids / 'before_training.png')))
     for key in ('psnr_warped', 'psnr_output'):
@@ -68,7 +68,7 @@ def test_grids_with_a_plain_mmengine_visualizer(tmp_path):
     }
     vis_data = next(tmp_path.glob('*/vis_data'))
     grid = cv2.imread(str(vis_data / 'vis_image' / 'translation_grids_2.png'))
-    assert grid.shape == (2 * SIZE, 5 * SIZE, 3)
+    assert grid.shape == (2 * SIZE, 6 * SIZE, 3)
     scalars = [
         json.loads(line)
         for line in (vis_data / 'scalars.json').read_text().splitlines()
@@ -76,3 +76,36 @@ def test_grids_with_a_plain_mmengine_visualizer(tmp_path):
     steps = [line['step'] for line in scalars if PSNR_WARPED in line]
     # before training, iteration 2 (interval 2), after training (2)
     assert steps == [0, 2, 2]
+
+
+def test_report_holds_the_oracle_warp_and_the_share_of_its_gain(tmp_path):
+    cfg = tiny_demo_config(tmp_path, max_iters=1)
+    Runner.from_cfg(cfg).train()
+
+    report = json.loads(
+        (tmp_path / 'translation_grids' / 'report.json').read_text())
+    assert report['columns'] == [
+        'condition', 'exemplar', 'warped exemplar', 'oracle warp', 'output',
+        'ground truth'
+    ]
+    before = report['before_training']['psnr_warped']
+    after = report['after_training']['psnr_warped']
+    oracle = report['oracle']['psnr_warped']
+    # the true affine warps better than an untrained network
+    assert oracle > before
+    assert report['warp_gain_of_oracle'] == pytest.approx(
+        (after - before) / (oracle - before))
+
+
+def test_no_oracle_without_a_known_affine(tmp_path):
+    cfg = tiny_demo_config(tmp_path, max_iters=1)
+    packer = cfg.custom_hooks[0].dataloader.dataset.pipeline[-1]
+    packer.meta_keys = ['is_pseudo_pair']
+    Runner.from_cfg(cfg).train()
+
+    grids = tmp_path / 'translation_grids'
+    report = json.loads((grids / 'report.json').read_text())
+    assert 'oracle' not in report and 'warp_gain_of_oracle' not in report
+    assert 'oracle warp' not in report['columns']
+    grid = cv2.imread(str(grids / 'after_training.png'))
+    assert grid.shape == (2 * SIZE, 5 * SIZE, 3)

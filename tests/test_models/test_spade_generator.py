@@ -63,3 +63,19 @@ def test_registry_defaults_and_clear_errors():
         generator(torch.randn(1, 3, 64, 64))
     with pytest.raises(ValueError, match='4, 5 or 6'):
         SPADEGenerator(3, num_upsamples=7)
+    with pytest.raises(ValueError, match='base_channels ≥ 2'):
+        SPADEGenerator(3, base_channels=1, use_attention=True)
+
+
+def test_attention_is_biggan_style_on_the_upsampled_4b_map():
+    from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock
+    generator = SPADEGenerator(cond_channels=2, use_attention=True, **TINY)
+    assert isinstance(generator.attention, SelfAttentionBlock)
+    seen = []
+    generator.attention.register_forward_hook(
+        lambda m, args, out: seen.append(tuple(args[0].shape[1:])))
+    with torch.no_grad():
+        generator(torch.randn(1, 2, 64, 32))
+    # CoCosNet: after up_1 (8b → 4b at 16×8 here) and the ×2 upsampling,
+    # before up_2 — half the output size (128×128 for 256×256)
+    assert seen == [(16, 32, 16)]

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from mclnet_plugin.models.spade_modules import (SPADE, PositionalNorm2d,
-                                                SelfAttention, SPADEResBlock)
+                                                SPADEResBlock)
 
 
 def test_positional_norm_matches_formula():
@@ -80,29 +80,3 @@ def test_resblock_spectral_norm_on_block_convs_only():
     assert not hasattr(block.norm1.to_gamma, 'weight_orig')
     plain = SPADEResBlock(8, 4, 3, hidden_channels=8, with_spectral_norm=False)
     assert not any(hasattr(m, 'weight_orig') for m in plain.modules())
-
-
-def test_self_attention_identity_at_init_and_naive_formula():
-    attn = MODELS.build(dict(type='SelfAttention', channels=16))
-    x = torch.randn(2, 16, 5, 3)
-    torch.testing.assert_close(attn(x), x)
-
-    with torch.no_grad():
-        attn.gamma.fill_(0.7)
-    query = attn.query(x).flatten(2)
-    key = attn.key(x).flatten(2)
-    value = attn.value(x).flatten(2)
-    expected = torch.empty_like(value)
-    num_positions = value.shape[-1]
-    for b in range(2):
-        for i in range(num_positions):
-            scores = torch.stack([
-                query[b, :, i].dot(key[b, :, j]) for j in range(num_positions)
-            ])
-            weights = scores.exp() / scores.exp().sum()
-            expected[b, :, i] = (value[b] * weights).sum(dim=1)
-    expected = x + 0.7 * expected.view_as(x)
-    torch.testing.assert_close(attn(x), expected, rtol=1e-4, atol=1e-5)
-
-    with pytest.raises(ValueError, match='at least 8'):
-        SelfAttention(4)

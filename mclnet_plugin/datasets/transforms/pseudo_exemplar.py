@@ -18,6 +18,13 @@ class PseudoExemplar(BaseTransform):
     the border. Photometric: brightness and contrast factors in
     1 ± ``brightness``/``contrast`` and a hue shift of ± ``hue`` turns.
 
+    A pseudo pair also records ``exemplar_affine``: the 2×3 float32 matrix
+    that took the ground truth to the exemplar (ground-truth pixel x is
+    exemplar pixel ``matrix·x``, (x, y) coordinates), so its true
+    correspondence is known (the demo's oracle warp,
+    ``mclnet_plugin.evaluation.oracle_warp``); add it to ``PackInputs``'s
+    ``meta_keys`` to keep it.
+
     Args:
         key: the ground-truth image (H, W, 3) uint8, RGB.
         exemplar_key: where the exemplar is read or written.
@@ -59,21 +66,25 @@ class PseudoExemplar(BaseTransform):
             results.setdefault('is_pseudo_pair', False)
             return results
         image = results[self.key]
+        matrix = self.random_matrix(*image.shape[:2])
         results[self.exemplar_key] = self.jitter_colour(
-            self.random_affine(image))
+            cv2.warpAffine(
+                image,
+                matrix, (image.shape[1], image.shape[0]),
+                borderMode=cv2.BORDER_REFLECT))
+        results['exemplar_affine'] = matrix.astype(np.float32)
         results['is_pseudo_pair'] = True
         return results
 
-    def random_affine(self, image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
+    def random_matrix(self, height: int, width: int) -> np.ndarray:
+        """A random 2×3 affine (rotation about the centre, scale, shift)."""
         matrix = cv2.getRotationMatrix2D(
             (width / 2, height / 2),
             np.random.uniform(-self.degrees, self.degrees),
             np.random.uniform(*self.scale))
         matrix[:, 2] += np.random.uniform(
             -self.translate, self.translate, size=2) * (width, height)
-        return cv2.warpAffine(
-            image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+        return matrix
 
     def jitter_colour(self, image: np.ndarray) -> np.ndarray:
         hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV_FULL).astype(np.float32)

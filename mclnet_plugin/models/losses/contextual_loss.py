@@ -34,16 +34,20 @@ def _best_affinity(pred: torch.Tensor, target: torch.Tensor,
     return affinity.amax(dim=2)  # (B, n)
 
 
+CENTERINGS = ('channel', 'position', 'none')
+
+
 def contextual_similarity(pred_feat: torch.Tensor,
                           target_feat: torch.Tensor,
                           band_width: float = 0.1,
                           eps: float = 1e-3,
-                          chunk_size: Optional[int] = None) -> torch.Tensor:
+                          chunk_size: Optional[int] = None,
+                          centering: str = 'channel') -> torch.Tensor:
     """Contextual similarity CX(pred, target) of one feature layer (Eq. 7).
 
     Per sample, with pred positions i and target positions j: both are
-    centred by the target's per-channel mean over its positions and each
-    position's vector is L2-normalised over channels; then
+    centred (``centering``) and each position's vector is L2-normalised
+    over channels; then
     ``d_ij = 1 − cos(pred_i, target_j)``,
     ``d̃_ij = d_ij / (min_k d_ik + eps)``,
     ``w_ij = exp((1 − d̃_ij) / band_width)``,
@@ -60,14 +64,36 @@ def contextual_similarity(pred_feat: torch.Tensor,
         chunk_size: pred positions per chunk (same result, lower peak
             memory: each chunk's (chunk, M) matrix is recomputed in
             backward). None: all at once.
+        centering: what both are centred by before normalising:
+            ``'channel'``: the target's per-channel mean over its positions
+            (Mechrez et al.); ``'position'``: at each position, the
+            target's mean over its channels there (CoCosNet's positional
+            normalisation, PONO; pred and target must then have the same
+            H×W); ``'none'``.
 
     Returns:
         (B,) CX values, fp32 (fp64 for fp64 inputs).
     """
     _check_feature_pair(pred_feat, target_feat)
+    if centering not in CENTERINGS:
+        raise ValueError(f'ContextualLoss: centering must be one of '
+                         f'{CENTERINGS}, got {centering!r}')
+    if centering == 'position' and \
+            pred_feat.shape[-2:] != target_feat.shape[-2:]:
+        raise ValueError(
+            "ContextualLoss: centering='position' centres each pred "
+            'position by the target position at the same place, so both '
+            'must have one H×W, got '
+            f'{tuple(pred_feat.shape[-2:])} and '
+            f'{tuple(target_feat.shape[-2:])}')
     pred = at_least_fp32(pred_feat).flatten(2)  # (B, C, N)
     target = at_least_fp32(target_feat).flatten(2)  # (B, C, M)
-    target_mean = target.mean(dim=2, keepdim=True)  # (B, C, 1)
+    if centering == 'channel':
+        target_mean = target.mean(dim=2, keepdim=True)  # (B, C, 1)
+    elif centering == 'position':
+        target_mean = target.mean(dim=1, keepdim=True)  # (B, 1, M)
+    else:
+        target_mean = target.new_zeros(())
     pred = F.normalize(pred - target_mean, dim=1).transpose(1, 2)
     target = F.normalize(target - target_mean, dim=1)
     best = map_in_chunks(
@@ -100,6 +126,10 @@ class ContextualLoss(LossComponent):
         reduction: 'mean' or 'sum' over the batch, or 'none' ((B,), the
             weighted layers summed per sample).
         chunk_size: pred positions per chunk (same result, lower memory).
+        centering: ``'channel'`` (Mechrez et al.'s per-channel mean of the
+            target), ``'position'`` (CoCosNet's: the target's channel mean
+            at each position) or ``'none'``; see
+            :func:`contextual_similarity`.
         data_info: MMagic loss-component mapping, e.g.
             ``dict(pred_feats='fake_vgg', target_feats='ref_vgg')``; then the
             loss is called with the model's outputs dict.
@@ -117,6 +147,7 @@ class ContextualLoss(LossComponent):
                  loss_weight: float = 1.0,
                  reduction: str = 'mean',
                  chunk_size: Optional[int] = None,
+                 centering: str = 'channel',
                  data_info: Optional[dict] = None,
                  loss_name: str = 'loss_cx') -> None:
         super().__init__(loss_weight, data_info, loss_name)
@@ -127,6 +158,9 @@ class ContextualLoss(LossComponent):
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError("ContextualLoss: reduction must be 'mean', "
                              f"'sum' or 'none', got {reduction!r}")
+        if centering not in CENTERINGS:
+            raise ValueError(f'ContextualLoss: centering must be one of '
+                             f'{CENTERINGS}, got {centering!r}')
         if band_width <= 0 or eps <= 0:
             raise ValueError('ContextualLoss: band_width and eps must be > 0,'
                              f' got {band_width} and {eps}')
@@ -137,6 +171,7 @@ class ContextualLoss(LossComponent):
         self.detach_target = detach_target
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.centering = centering
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """``forward(pred_feats, target_feats)`` (dicts layer -> (B, C, H,
@@ -170,7 +205,8 @@ class ContextualLoss(LossComponent):
                     target = F.avg_pool2d(target, 2)
                 similarity = contextual_similarity(pred, target,
                                                    self.band_width, self.eps,
-                                                   self.chunk_size)
+                                                   self.chunk_size,
+                                                   self.centering)
                 # CX ≥ 1/M in exact arithmetic; the clamp guards the log.
                 loss = -torch.log(similarity.clamp(min=1e-12))
             total = total + weight * loss

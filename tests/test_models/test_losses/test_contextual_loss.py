@@ -9,15 +9,21 @@ from mclnet_plugin.models.losses.contextual_loss import (ContextualLoss,
                                                          contextual_similarity)
 
 
-def naive_cx(pred, target, band_width=0.1, eps=1e-3):
+def naive_cx(pred, target, band_width=0.1, eps=1e-3, centering='channel'):
     """Eq. 7 written out with loops over positions i and j."""
     cx = []
     for b in range(pred.shape[0]):
         p = [v for v in pred[b].flatten(1).t()]
         t = [v for v in target[b].flatten(1).t()]
-        mean = sum(t) / len(t)
-        p = [(v - mean) / (v - mean).pow(2).sum().sqrt() for v in p]
-        t = [(v - mean) / (v - mean).pow(2).sum().sqrt() for v in t]
+        if centering == 'channel':  # one vector: the mean target position
+            mean = sum(t) / len(t)
+            means_p, means_t = [mean] * len(p), [mean] * len(t)
+        else:  # one number per position: the target's channel mean there
+            means_p = means_t = [v.mean() for v in t]
+        p = [(v - m) / (v - m).pow(2).sum().sqrt()
+             for v, m in zip(p, means_p)]
+        t = [(v - m) / (v - m).pow(2).sum().sqrt()
+             for v, m in zip(t, means_t)]
         total = 0
         for i in range(len(p)):
             d = [1 - (p[i] * t[j]).sum() for j in range(len(t))]
@@ -47,6 +53,30 @@ def test_similarity_matches_naive_loops():
     torch.testing.assert_close(
         contextual_similarity(pred, target, band_width=0.5, eps=0.1),
         naive_cx(pred, target, 0.5, 0.1), rtol=0, atol=1e-6)
+
+
+def test_position_centering_matches_naive_loops_and_gradients():
+    torch.manual_seed(10)
+    pred = torch.randn(2, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(2, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    ours = contextual_similarity(pred, target, centering='position')
+    reference = naive_cx(pred, target, centering='position')
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-6)
+    # and it differs from the per-channel centring
+    assert (ours - contextual_similarity(pred, target)).abs().max() > 1e-3
+    for ours_grad, ref_grad in zip(
+            torch.autograd.grad(ours.sum(), [pred, target]),
+            torch.autograd.grad(reference.sum(), [pred, target])):
+        torch.testing.assert_close(ours_grad, ref_grad, rtol=1e-6, atol=1e-8)
+    loss = ContextualLoss(layer_weights=dict(relu4_2=1.0), pool_layers=(),
+                          centering='position')
+    torch.testing.assert_close(
+        loss(dict(relu4_2=pred), dict(relu4_2=target)),
+        -torch.log(reference).mean(), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match='one H×W'):
+        contextual_similarity(pred, target[..., :2], centering='position')
+    with pytest.raises(ValueError, match='centering'):
+        ContextualLoss(centering='pono')
 
 
 def test_loss_and_gradients_match_naive():

@@ -2,7 +2,8 @@
 import json
 import os
 import os.path as osp
-from typing import List, Optional, Union
+import random
+from typing import Iterable, List, Optional, Union
 
 import cv2
 import numpy as np
@@ -53,6 +54,12 @@ class TranslationGridHook(Hook):
             ``'val'``: the runner's validation dataloader.
         interval: iterations between grids (0: only before and after).
         out_dir: folder inside the work dir, and the visualizer's tag.
+        seed: the batch is drawn with Python's, NumPy's and torch's random
+            generators seeded with it and restored afterwards, so its random
+            transforms (the demo's pseudo-exemplar affines) are the same
+            whatever the model's construction consumed (reports stay
+            comparable across configs), and drawing it does not shift the
+            training's random stream. None: draw with the current state.
     """
 
     priority = 'LOW'
@@ -60,10 +67,12 @@ class TranslationGridHook(Hook):
     def __init__(self,
                  dataloader: Union[dict, str],
                  interval: int = 0,
-                 out_dir: str = 'translation_grids') -> None:
+                 out_dir: str = 'translation_grids',
+                 seed: Optional[int] = 0) -> None:
         self.dataloader_cfg = dataloader
         self.interval = interval
         self.out_dir = out_dir
+        self.seed = seed
         self.batch: Optional[dict] = None
         self.oracle: Optional[List[torch.Tensor]] = None
         self._columns: List[str] = []
@@ -74,7 +83,7 @@ class TranslationGridHook(Hook):
             loader = runner.val_dataloader
         else:
             loader = runner.build_dataloader(self.dataloader_cfg)
-        self.batch = next(iter(loader))
+        self.batch = first_batch(loader, self.seed)
         self._record(runner, 'before_training', runner.iter)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
@@ -159,6 +168,23 @@ class TranslationGridHook(Hook):
         with open(path, 'w') as f:
             json.dump(report, f, indent=2)
         runner.logger.info(f'wrote {path}')
+
+
+def first_batch(loader: Iterable, seed: Optional[int]):
+    """The first batch of ``loader``, drawn with the random generators
+    seeded with ``seed`` and restored afterwards (None: as they are)."""
+    if seed is None:
+        return next(iter(loader))
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        return next(iter(loader))
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 def _columns(sample) -> List[str]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from mmengine.runner import Runner
 
+from mclnet_plugin.engine.translation_grid_hook import first_batch
 from tests.tiny_configs import SIZE, tiny_demo_config
 
 PSNR_WARPED = 'translation_grids/psnr_warped'
@@ -109,3 +110,39 @@ def test_no_oracle_without_a_known_affine(tmp_path):
     assert 'oracle warp' not in report['columns']
     grid = cv2.imread(str(grids / 'after_training.png'))
     assert grid.shape == (2 * SIZE, 5 * SIZE, 3)
+
+
+def test_batch_drawn_under_its_own_seed_leaves_the_training_stream():
+    import random
+
+    import torch
+
+    def loader():  # a pipeline drawing from every global generator
+        yield (random.random(), np.random.rand(), torch.rand(()).item())
+
+    np.random.seed(1)
+    random.seed(1)
+    torch.manual_seed(1)
+    first = first_batch(loader(), seed=0)
+    after = (random.random(), np.random.rand(), torch.rand(()).item())
+    # the same batch whatever was consumed before ...
+    np.random.rand(5)
+    random.random()
+    torch.rand(3)
+    assert first_batch(loader(), seed=0) == first
+    assert first_batch(loader(), seed=3) != first
+    # ... and the training's stream continues as if nothing was drawn
+    np.random.seed(1)
+    random.seed(1)
+    torch.manual_seed(1)
+    assert (random.random(), np.random.rand(),
+            torch.rand(()).item()) == after
+    # seed=None draws with the current state
+    np.random.seed(2)
+    random.seed(2)
+    torch.manual_seed(2)
+    unseeded = first_batch(loader(), seed=None)
+    np.random.seed(2)
+    random.seed(2)
+    torch.manual_seed(2)
+    assert unseeded == next(loader())

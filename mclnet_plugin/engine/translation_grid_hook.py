@@ -103,22 +103,19 @@ class TranslationGridHook(Hook):
         model.eval()
         samples = model.val_step(self.batch)
         model.train(was_training)
-        if self.oracle is None and all('exemplar_affine' in s.metainfo
-                                       for s in samples):
+        first = self.oracle is None
+        if first and all('exemplar_affine' in s.metainfo for s in samples):
             self.oracle = _oracle_warps(model, samples)
-            self.report['oracle'] = dict(
-                psnr_warped=float(
-                    np.mean([
-                        _psnr(oracle, s.gt_img)
-                        for oracle, s in zip(self.oracle, samples)
-                    ])))
-            runner.logger.info(
-                '[oracle] warped-exemplar PSNR '
-                f'{self.report["oracle"]["psnr_warped"]:.2f} dB (the '
-                'exemplar warped by its true correspondence)')
         if self.oracle is not None:
             for oracle, sample in zip(self.oracle, samples):
                 sample.oracle_warp = oracle
+            if first:
+                self.report['oracle'] = dict(
+                    psnr_warped=_mean_psnr(samples, 'oracle_warp'))
+                runner.logger.info(
+                    '[oracle] warped-exemplar PSNR '
+                    f'{self.report["oracle"]["psnr_warped"]:.2f} dB (the '
+                    'exemplar warped by its true correspondence)')
         self.report[name] = dict(
             psnr_warped=_mean_psnr(samples, 'warped_exemplar'),
             psnr_output=_mean_psnr(samples, 'fake_img'))
@@ -215,11 +212,11 @@ def _oracle_warps(model, samples: List) -> List[torch.Tensor]:
     ]
 
 
-def _psnr(image: torch.Tensor, gt: torch.Tensor) -> float:
+def _mean_psnr(samples: List, key: str) -> float:
     # imported here: mmagic.evaluation imports all of mmagic.models (~10 s)
     from mmagic.evaluation.metrics.psnr import psnr
-    return float(psnr(to_uint8(image), to_uint8(gt)))
-
-
-def _mean_psnr(samples: List, key: str) -> float:
-    return float(np.mean([_psnr(getattr(s, key), s.gt_img) for s in samples]))
+    return float(
+        np.mean([
+            psnr(to_uint8(getattr(s, key)), to_uint8(s.gt_img))
+            for s in samples
+        ]))

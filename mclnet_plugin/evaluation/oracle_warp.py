@@ -85,11 +85,8 @@ def oracle_warp(exemplar: torch.Tensor, cell_corr: torch.Tensor,
         return F.pixel_shuffle(grid_sample_cells(patches, cell_corr), factor)
     pooled = F.adaptive_avg_pool2d(exemplar, cell_corr.shape[1:3])
     warped = grid_sample_cells(pooled, cell_corr)
-    if upsample_mode in ('bilinear', 'bicubic'):
-        return F.interpolate(warped, size=exemplar.shape[-2:],
-                             mode=upsample_mode, align_corners=False)
-    return F.interpolate(warped, size=exemplar.shape[-2:],
-                         mode=upsample_mode)
+    # the call CorrespondenceNet makes (align_corners left at its default)
+    return F.interpolate(warped, size=exemplar.shape[-2:], mode=upsample_mode)
 
 
 def oracle_warp_affine(exemplar: torch.Tensor,
@@ -104,8 +101,11 @@ def oracle_warp_affine(exemplar: torch.Tensor,
     if height % stride or width % stride:
         raise ValueError(f'oracle_warp_affine: image size {height}×{width} '
                          f'is not a multiple of the stride {stride}')
-    corr, valid = affine_correspondence(matrix, height, width)
-    cell_corr, _ = pool_correspondence(corr, np.ones_like(valid), stride)
+    corr, _ = affine_correspondence(matrix, height, width)
+    # every cell is warped: those mapped outside read the border, as the
+    # network's warp can only read exemplar cells
+    cell_corr, _ = pool_correspondence(corr, np.ones((height, width), bool),
+                                       stride)
     return oracle_warp(exemplar[None].float(),
                        torch.from_numpy(cell_corr)[None].to(exemplar.device),
                        upsample_mode, warp_patch)[0]

@@ -37,11 +37,7 @@ class _PatchDiscriminator(nn.Module):
                 **common)
         ]
         width = base_channels
-        attention_width = None
-        self.attention_index = num_layers - 1
         for index in range(1, num_layers):
-            if index == self.attention_index:
-                attention_width = width
             out_width = min(2 * width, 8 * base_channels)
             layers.append(
                 ConvModule(
@@ -54,12 +50,22 @@ class _PatchDiscriminator(nn.Module):
             width = out_width
         layers.append(ConvModule(width, 1, stride=1, act_cfg=None, **common))
         self.layers = nn.ModuleList(layers)
-        # on the input of layers[attention_index], as CoCosNet
-        self.attention = SelfAttentionBlock(
-            attention_width,
-            with_spectral_norm=with_spectral_norm,
-            sn_eps=1e-12,
-            sn_style='torch') if use_attention else None
+        # on the input of the last inner conv, as CoCosNet
+        self.attention_index = num_layers - 1
+        self.attention = None
+        if use_attention:
+            attention_width = layers[self.attention_index].conv.in_channels
+            if attention_width < 8:
+                raise ValueError(
+                    'MultiScaleDiscriminator: the attention projects to C/8 '
+                    f'channels and would get C = {attention_width}; use '
+                    'base_channels·2**(num_layers−2) ≥ 8 or '
+                    'use_attention=False')
+            self.attention = SelfAttentionBlock(
+                attention_width,
+                with_spectral_norm=with_spectral_norm,
+                sn_eps=1e-12,
+                sn_style='torch')
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         features = []
@@ -123,13 +129,6 @@ class MultiScaleDiscriminator(nn.Module):
         if use_attention and num_layers < 2:
             raise ValueError('MultiScaleDiscriminator: use_attention needs '
                              f'num_layers ≥ 2, got {num_layers}')
-        attention_width = min(base_channels * 2**(num_layers - 2),
-                              8 * base_channels)
-        if use_attention and attention_width < 8:
-            raise ValueError(
-                'MultiScaleDiscriminator: the attention projects to C/8 '
-                f'channels and would get C = {attention_width}; use '
-                'base_channels·2**(num_layers−2) ≥ 8 or use_attention=False')
         self.in_channels = in_channels
         self.discriminators = nn.ModuleList(
             _PatchDiscriminator(in_channels, base_channels, num_layers,

@@ -7,7 +7,7 @@ subprocesses, one at a time. See docs/benchmarks.md.
 
   python benchmarks/bench_correspondence.py [--sizes 1024 4096 16384]
       [--repeats 3] [--big-repeats 1] [--threads 2]
-      [--out docs/benchmarks.md]
+      [--components SCM warp 3x3-warp MCL] [--out FILE]
 
 --sizes: numbers of positions N (perfect squares); --repeats: timed runs
 per case (the best is reported); --big-repeats: the same at N >= 16384.
@@ -28,7 +28,9 @@ from mclnet_plugin.models import MarginalContrastiveLoss, SelfCorrelationMap
 from mclnet_plugin.models.correspondence import (DEFAULT_CHUNK_ELEMENTS,
                                                  MIN_CHUNK_QUERIES,
                                                  auto_chunk_size,
-                                                 cosine_softmax_warp)
+                                                 cosine_softmax_warp,
+                                                 neighbourhood_softmax_warp)
+from mclnet_plugin.models.matching import neighbourhood_vectors
 
 CHANNELS = 256  # encoder feature channels C
 SCM_CHANNELS = 256  # SCM fc output channels
@@ -44,6 +46,12 @@ Forward + backward, fp32, batch 1, C = 256, N = H·W on square grids:
   (automatic chunk: {budget} matrix elements but at least {min_rows}
   queries, recomputed in backward);
   query/key (1, N, 512) (256 encoder + 256 SCM channels), value (1, N, 3);
+* 3x3-warp: the configs' matching, each position's 3×3 neighbourhood of
+  512-channel matching features (1, 512, √N, √N) as one 4608-wide centred,
+  normalised vector: materialised (unfolded vectors, full matrix, softmax,
+  bmm) vs `neighbourhood_softmax_warp` (512-wide Gram matrix summed over
+  the 9 aligned shifts, chunks of whole rows recomputed in backward);
+  value (1, N, 3);
 * MCL: `MarginalContrastiveLoss` (bidirectional, margin 0.4, temperature
   0.05) with `chunk_size=None` vs the warp's automatic chunk
   (`auto_chunk_size(N)`; at N ≤ {unchunked} that is ≥ N, i.e. no chunking).
@@ -74,6 +82,7 @@ HEADER = ('| component | N | method | time ms | peak extra MB | speed-up / '
 METHODS = dict(
     SCM=('naive', 'factored'),
     warp=('materialised', 'memory-efficient'),
+    **{'3x3-warp': ('materialised', 'shifted-Gram')},
     MCL=('naive', 'chunked'))
 
 
@@ -114,6 +123,22 @@ def build_case(component, method, num_positions):
 
         fn = materialised_warp if method == 'materialised' else (
             lambda: cosine_softmax_warp(query, key, value, TEMPERATURE))
+        return [query, key], [], fn, cotangent
+    if component == '3x3-warp':
+        query = torch.randn(1, 2 * CHANNELS, side, side, requires_grad=True)
+        key = torch.randn(1, 2 * CHANNELS, side, side, requires_grad=True)
+        value = torch.rand(1, num_positions, 3)
+        cotangent = torch.randn(1, num_positions, 3)
+
+        def materialised_neighbourhood_warp():
+            logits = torch.bmm(
+                neighbourhood_vectors(query),
+                neighbourhood_vectors(key).transpose(1, 2))
+            return torch.bmm((logits / TEMPERATURE).softmax(dim=-1), value)
+
+        fn = materialised_neighbourhood_warp if method == 'materialised' \
+            else (lambda: neighbourhood_softmax_warp(query, key, value,
+                                                     TEMPERATURE))
         return [query, key], [], fn, cotangent
     cond = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
     ground_truth = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
@@ -233,6 +258,8 @@ def run_all(args):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for component, methods in METHODS.items():
+            if args.components and component not in args.components:
+                continue
             for num_positions in args.sizes:
                 results = []
                 for method in methods:
@@ -290,7 +317,9 @@ def main():
     add('--repeats', type=int, default=3)
     add('--big-repeats', type=int, default=1)
     add('--threads', type=int, default=2)
-    add('--out', default='docs/benchmarks.md')
+    add('--components', nargs='+', choices=list(METHODS),
+        help='only these components (default: all)')
+    add('--out', help='also write the markdown here')
     for hidden in ('--child', '--component', '--method', '--dump'):
         add(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -298,6 +327,8 @@ def main():
         return run_child(args)
     document = report(args, run_all(args))
     print(document)
+    if not args.out:
+        return None
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as out_file:
         out_file.write(document)

@@ -53,7 +53,7 @@ def run_child(variant: str, repeats: int, threads: int) -> dict:
         variant=variant,
         seconds=statistics.median(times[1:]),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        corr_width=out['cond_corr'].shape[-1])
+        corr_width=out['cond_match'].shape[1] * net.match_kernel**2)
 
 
 def main() -> None:

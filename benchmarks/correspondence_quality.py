@@ -115,13 +115,7 @@ def stack(pairs: List[dict], index=None) -> Dict[str, torch.Tensor]:
 
 
 def run_net(net: torch.nn.Module, batch: dict, with_cycle: bool) -> dict:
-    outputs = net(batch['cond'], batch['exemplar'], batch['gt'])
-    if with_cycle and 'cycled_exemplar_pooled' not in outputs:
-        # Tᵀ·T·Z of Eq. 4, as CorrespondenceGenerator computes it
-        outputs['cycled_exemplar_pooled'] = net.warp_back(
-            outputs['cond_corr'], outputs['exemplar_corr'],
-            outputs['warped_exemplar_pooled'])
-    return outputs
+    return net(batch['cond'], batch['exemplar'], batch['gt'], with_cycle)
 
 
 def correspondence_losses(losses: dict, outputs: dict,
@@ -193,11 +187,8 @@ def evaluate(net: torch.nn.Module, pairs: List[dict]) -> dict:
     net.eval()
     batch = stack(pairs)
     outputs = run_net(net, batch, with_cycle=False)
-    cond_corr = outputs.get('cond_corr')
-    exemplar_corr = outputs.get('exemplar_corr')
-    if cond_corr is None:
-        cond_corr = net.correlation_vectors(outputs['cond_match'])
-        exemplar_corr = net.correlation_vectors(outputs['exemplar_match'])
+    cond_corr = net.correlation_vectors(outputs['cond_match'])
+    exemplar_corr = net.correlation_vectors(outputs['exemplar_match'])
     width = outputs['cond_feat'].shape[-1]
     predicted = argmax_correspondence(cond_corr, exemplar_corr, width)
     epe, within = end_point_error(predicted, batch['cell_corr'].flatten(1, 2),

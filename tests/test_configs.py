@@ -17,7 +17,7 @@ def test_every_leaf_config_is_covered():
     names = {p.name for p in LEAVES}
     assert {'mclnet_ade20k.py', 'mclnet_deepfashion.py',
             'mclnet_celebahq.py', 'mclnet_demo.py'} <= names
-    assert len(LEAVES) == 8
+    assert len(LEAVES) == 9
 
 
 @pytest.mark.filterwarnings('ignore:for .*copying from a non-meta parameter')
@@ -79,3 +79,15 @@ def test_task_configs_feed_their_model_the_right_condition(
     assert cond.dtype == torch.float32 and 0 <= cond.min() <= cond.max() <= 1
     assert exemplar.shape == (2, 3, 256, 256)
     assert -1 <= exemplar.min() < exemplar.max() <= 1
+
+
+def test_corr128_variant_matches_at_half_the_image_size():
+    cfg = Config.fromfile(
+        CONFIGS / 'mclnet' /
+        'mclnet_spade-corr128_4xb8-126kiters_ade20k-256x256.py')
+    corr = cfg.model.generator.correspondence
+    assert corr.scm.num_positions == 128 * 128
+    encoder = MODELS.build(
+        dict(corr.image_encoder, channels=(4, 4, 4, 4, 4), out_channels=4,
+             spade_hidden_channels=4))
+    assert encoder(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 16, 16)

@@ -1,8 +1,17 @@
 """Train MCL-Net (or any MMagic model) with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
-        [--auto-scale-lr] [--cfg-options key=value ...]
-        [--launcher none|pytorch|slurm|mpi]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume]
+        [--amp [--amp-dtype float16|bfloat16]] [--auto-scale-lr]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+
+``--amp`` trains in mixed precision: on a GPU with MMEngine's
+``AmpOptimWrapper`` (fp16 with a dynamic loss scale unless ``--amp-dtype
+bfloat16``), without one with ``AutocastOptimWrapper`` (bf16 autocast on the
+CPU; no scaler needed).
+
+Without a GPU, glibc is told to keep freed memory for reuse
+(``mclnet_plugin.utils.keep_freed_memory``: a 256×256 step about 30% faster
+on our CPUs); ``MCLNET_SYSTEM_MALLOC=1`` leaves malloc as it is.
 
 ``--auto-scale-lr`` scales every optimizer's learning rate by the batch
 actually used (GPUs × batch per GPU) over the config's
@@ -14,12 +23,14 @@ without GPUs it runs GPUS processes with the gloo backend).
 """
 import argparse
 import os
+from typing import Optional
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
-from mclnet_plugin.utils import load_runner_config
+from mclnet_plugin.utils import keep_freed_memory, load_runner_config
 
 
 def parse_args(argv=None):
@@ -32,6 +43,11 @@ def parse_args(argv=None):
         help='resume from the latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        help='with --amp: the autocast dtype (default: float16 on a GPU, '
+        'bfloat16 on the CPU)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -53,16 +69,28 @@ def parse_args(argv=None):
     return args
 
 
-def use_amp(cfg: Config) -> None:
-    """Turn every optimizer wrapper of the config into an AmpOptimWrapper."""
+def use_amp(cfg: Config, dtype: Optional[str] = None,
+            on_gpu: Optional[bool] = None) -> None:
+    """Turn every optimizer wrapper of the config into a mixed-precision
+    one: MMEngine's ``AmpOptimWrapper`` on a GPU (fp16 and a dynamic loss
+    scale by default), the plugin's ``AutocastOptimWrapper`` (bf16 by
+    default) on the CPU, where ``AmpOptimWrapper`` refuses to run."""
+    if on_gpu is None:
+        on_gpu = torch.cuda.is_available()
     optim_wrapper = cfg.optim_wrapper
     wrappers = [optim_wrapper] if 'optimizer' in optim_wrapper else [
         value for value in optim_wrapper.values()
         if isinstance(value, dict) and 'optimizer' in value
     ]
     for wrapper in wrappers:
-        wrapper['type'] = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
+        if on_gpu:
+            wrapper['type'] = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+            if dtype is not None:
+                wrapper['dtype'] = dtype
+        else:
+            wrapper['type'] = 'AutocastOptimWrapper'
+            wrapper['dtype'] = dtype or 'bfloat16'
 
 
 def enable_auto_scale_lr(cfg: Config, config: str) -> None:
@@ -79,10 +107,15 @@ def enable_auto_scale_lr(cfg: Config, config: str) -> None:
 
 def main(argv=None) -> Runner:
     args = parse_args(argv)
+    if not torch.cuda.is_available() and not os.environ.get(
+            'MCLNET_SYSTEM_MALLOC'):
+        keep_freed_memory()
     cfg = load_runner_config(args.config, args.cfg_options, args.launcher,
                              args.work_dir)
+    if args.amp_dtype and not args.amp:
+        raise ValueError('--amp-dtype needs --amp')
     if args.amp:
-        use_amp(cfg)
+        use_amp(cfg, args.amp_dtype)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     if args.resume:

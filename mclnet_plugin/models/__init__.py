@@ -1,5 +1,6 @@
 from .condition_data_preprocessor import ConditionDataPreprocessor
-from .correspondence import cosine_softmax_warp, cosine_softmax_warp_back
+from .correspondence import (cosine_softmax_warp, cosine_softmax_warp_back,
+                             neighbourhood_softmax_warp)
 from .correspondence_generator import CorrespondenceGenerator
 from .correspondence_net import CorrespondenceNet
 from .encoders import CorrespondenceEncoder
@@ -12,6 +13,7 @@ from .losses import (ContextualLoss, DiscFeatureMatchingLoss,
 from .matching import MatchingHead, neighbourhood_vectors
 from .mclnet import MCLNet
 from .multiscale_discriminator import MultiScaleDiscriminator
+from .neighbourhood_similarity import neighbourhood_cosine
 from .self_correlation_map import SelfCorrelationMap
 from .spade_generator import SPADEGenerator
 from .spade_modules import SPADE, SPADEResBlock
@@ -30,5 +32,6 @@ __all__ = [
     'SPADEGenerator', 'SPADEResBlock', 'SelfCorrelationMap',
     'VGG19FeatureExtractor', 'VGGFeatureLoss', 'cosine_softmax_warp',
     'check_auxiliary_losses_are_called', 'cosine_softmax_warp_back',
-    'find_vgg19_weights', 'install_auxiliary_loss_check'
+    'find_vgg19_weights', 'install_auxiliary_loss_check',
+    'neighbourhood_cosine', 'neighbourhood_softmax_warp'
 ]

@@ -13,11 +13,13 @@ All arithmetic runs in fp32 (fp64 for fp64 inputs), also under autocast: with
 a temperature of 0.01 the logits span ±100, where half-precision rounding of
 the cosine changes the softmax visibly.
 """
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
+
+from .neighbourhood_similarity import neighbourhood_cosine
 
 # Elements of the correspondence matrix held at once when ``chunk_size`` is
 # None: 2**20 fp32 values = 4 MiB per sample (16 chunks of 256 queries at
@@ -27,6 +29,14 @@ DEFAULT_CHUNK_ELEMENTS = 2**20
 # they save memory: at 128×128 features 64-query chunks made the warp 2.3×
 # slower than the plain formula, 256-query chunks 1.5×.
 MIN_CHUNK_QUERIES = 256
+# Matrix elements per chunk of ``neighbourhood_softmax_warp``: 2**22 fp32
+# values (16 MiB per sample, 16 rows of a 64×64 grid); a chunk computes a few
+# matrices of this size (the Gram matrix with its halo rows, the sums, the
+# softmax), freed after its forward and recomputed in its backward. A chunk
+# has at least MIN_CHUNK_ROWS grid rows: each chunk's Gram matrix also
+# covers k − 1 halo rows, which thin chunks would pay for over and over.
+DEFAULT_ROW_CHUNK_ELEMENTS = 2**22
+MIN_CHUNK_ROWS = 8
 
 
 def auto_chunk_size(num_keys: int,
@@ -154,3 +164,69 @@ def cosine_softmax_warp_back(query: torch.Tensor,
         (B, M, D) values aligned to ``key``, in fp32 (fp64 for fp64 inputs).
     """
     return cosine_softmax_warp(key, query, warped, temperature, chunk_size)
+
+
+def _attend_rows(query_feat: torch.Tensor, key_feat: torch.Tensor,
+                 value: torch.Tensor, rows: Tuple[int, int], scale: float,
+                 kernel_size: int, center: bool) -> torch.Tensor:
+    corr_logits = neighbourhood_cosine(query_feat, key_feat, kernel_size,
+                                       center, rows=rows) * scale
+    return torch.bmm(corr_logits.softmax(dim=-1), value)
+
+
+def neighbourhood_softmax_warp(query_feat: torch.Tensor,
+                               key_feat: torch.Tensor,
+                               value: torch.Tensor,
+                               temperature: float = 0.01,
+                               kernel_size: int = 3,
+                               center: bool = True,
+                               chunk_size: Optional[int] = None
+                               ) -> torch.Tensor:
+    """``cosine_softmax_warp`` of the k×k neighbourhood vectors of two
+    feature maps (CoCosNet's matching), computed as
+    ``neighbourhood_cosine`` does: C-wide products instead of C·k²-wide.
+
+    Queries are processed in chunks of whole grid rows; in training every
+    chunk, also a single one, is recomputed in backward instead of stored,
+    so no N×M matrix outlives its chunk.
+
+    Args:
+        query_feat: (B, C, H, W) matching features of the positions to fill.
+        key_feat: (B, C, H', W') matching features of the positions to read.
+        value: (B, H'·W', D) what to warp.
+        chunk_size: queries per chunk, rounded up to whole rows; None:
+            ``DEFAULT_ROW_CHUNK_ELEMENTS`` matrix values per chunk, but at
+            least ``MIN_CHUNK_ROWS`` rows.
+
+    Returns:
+        (B, H·W, D) warped values, in fp32 (fp64 for fp64 inputs).
+    """
+    if query_feat.dim() != 4 or key_feat.dim() != 4:
+        raise ValueError(
+            'neighbourhood_softmax_warp expects (B, C, H, W) feature maps; '
+            f'got {tuple(query_feat.shape)} and {tuple(key_feat.shape)}')
+    _check_warp_inputs(query_feat.flatten(2).transpose(1, 2),
+                       key_feat.flatten(2).transpose(1, 2), value,
+                       temperature)
+    with torch.autocast(device_type=query_feat.device.type, enabled=False):
+        query_feat, key_feat = at_least_fp32(query_feat), at_least_fp32(
+            key_feat)
+        value = at_least_fp32(value)
+        height, width = query_feat.shape[-2:]
+        if chunk_size is None:
+            rows_per_chunk = max(
+                MIN_CHUNK_ROWS,
+                DEFAULT_ROW_CHUNK_ELEMENTS // (width * value.shape[1]))
+        else:
+            rows_per_chunk = max(1, -(-chunk_size // width))
+        grad = torch.is_grad_enabled() and any(
+            t.requires_grad for t in (query_feat, key_feat, value))
+        outputs = []
+        for first in range(0, height, rows_per_chunk):
+            args = (query_feat, key_feat, value,
+                    (first, min(height, first + rows_per_chunk)),
+                    1.0 / temperature, kernel_size, center)
+            outputs.append(
+                checkpoint(_attend_rows, *args, use_reentrant=False)
+                if grad else _attend_rows(*args))
+        return torch.cat(outputs, dim=1)

@@ -46,11 +46,7 @@ class CorrespondenceGenerator(nn.Module):
         Returns:
             ``CorrespondenceNet``'s outputs plus ``fake_img`` (B, 3, H, W).
         """
-        outputs = self.correspondence(cond, exemplar, gt)
-        if with_cycle:
-            outputs['cycled_exemplar_pooled'] = self.correspondence.warp_back(
-                outputs['cond_corr'], outputs['exemplar_corr'],
-                outputs['warped_exemplar_pooled'])
+        outputs = self.correspondence(cond, exemplar, gt, with_cycle)
         outputs['fake_img'] = self.generator(
             torch.cat([outputs['warped_exemplar'], cond], dim=1))
         return outputs

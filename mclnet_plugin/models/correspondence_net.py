@@ -6,9 +6,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
-from .correspondence import (at_least_fp32, cosine_softmax_warp,
-                             cosine_softmax_warp_back)
+from .correspondence import at_least_fp32, neighbourhood_softmax_warp
 from .matching import neighbourhood_vectors
+
+IMPLS = ('efficient', 'materialized')
 
 
 def _flatten(feature_map: torch.Tensor) -> torch.Tensor:
@@ -47,11 +48,17 @@ class CorrespondenceNet(nn.Module):
         match_kernel: k of the k×k neighbourhoods (CoCosNet: 3).
         center: centre each neighbourhood vector on its mean (CoCosNet).
         temperature: softmax temperature of the correspondence.
-        chunk_size: see ``cosine_softmax_warp``.
+        chunk_size: queries per chunk of the efficient warp, see
+            ``neighbourhood_softmax_warp``.
         warp_patch: warp the exemplar's full-resolution patches instead of
             the pooled exemplar.
         upsample_mode: interpolation of the warped pooled exemplar to the
             image size ('nearest' as CoCosNet on ADE20K, or 'bilinear').
+        impl: 'efficient': ``neighbourhood_softmax_warp`` (C-wide products,
+            chunks recomputed in backward); 'materialized': the reference
+            formulas (unfolded k×k vectors, the full N×M matrix, its softmax
+            over each axis for the warp and the cycle), the same values and
+            gradients within rounding, for benchmarks and tests.
     """
 
     def __init__(self,
@@ -64,8 +71,13 @@ class CorrespondenceNet(nn.Module):
                  temperature: float = 0.01,
                  chunk_size: Optional[int] = None,
                  warp_patch: bool = False,
-                 upsample_mode: str = 'nearest') -> None:
+                 upsample_mode: str = 'nearest',
+                 impl: str = 'efficient') -> None:
         super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f'CorrespondenceNet: impl must be one of '
+                             f'{IMPLS}, got {impl!r}')
+        self.impl = impl
         self.cond_encoder = MODELS.build(cond_encoder)
         self.image_encoder = MODELS.build(image_encoder)
         self.matching = None
@@ -101,47 +113,64 @@ class CorrespondenceNet(nn.Module):
         return neighbourhood_vectors(
             at_least_fp32(match), self.match_kernel, self.center)
 
-    def warp(self, cond_corr: torch.Tensor, exemplar_corr: torch.Tensor,
+    def warp(self, cond_match: torch.Tensor, exemplar_match: torch.Tensor,
              value: torch.Tensor) -> torch.Tensor:
         """Warp a (B, D, h, w) map on the exemplar's feature grid onto the
-        condition's (the same h×w grid: both inputs have one size);
-        ``*_corr`` from ``correlation_vectors``."""
-        return self._on_grid(cosine_softmax_warp, cond_corr, exemplar_corr,
-                             value)
+        condition's (``T·value``; both grids are h×w), ``*_match`` from
+        ``matching_features``."""
+        return self._on_grid(cond_match, exemplar_match, value)
 
-    def warp_back(self, cond_corr: torch.Tensor, exemplar_corr: torch.Tensor,
+    def warp_back(self, cond_match: torch.Tensor,
+                  exemplar_match: torch.Tensor,
                   warped: torch.Tensor) -> torch.Tensor:
         """``Tᵀ`` of Eq. 4: a (B, D, h, w) map aligned to the condition back
-        onto the exemplar's feature grid."""
-        return self._on_grid(cosine_softmax_warp_back, cond_corr,
-                             exemplar_corr, warped)
+        onto the exemplar's feature grid (the softmax of the same cosines
+        over the condition's positions, as CoCosNet's)."""
+        return self._on_grid(exemplar_match, cond_match, warped)
 
-    def _on_grid(self, warp_fn, cond_corr: torch.Tensor,
-                 exemplar_corr: torch.Tensor,
+    def _on_grid(self, query_match: torch.Tensor, key_match: torch.Tensor,
                  value: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = value.shape
-        warped = warp_fn(cond_corr, exemplar_corr, _flatten(value),
-                         self.temperature, self.chunk_size)  # (B, h·w, D)
+        if self.impl == 'materialized':
+            warped = self._materialized_warp(query_match, key_match,
+                                             _flatten(value))
+        else:
+            warped = neighbourhood_softmax_warp(
+                query_match, key_match, _flatten(value), self.temperature,
+                self.match_kernel, self.center, self.chunk_size)
+        # (B, h·w, D) -> (B, D, h, w)
         return warped.transpose(1, 2).reshape(batch, channels, height, width)
+
+    def _materialized_warp(self, query_match: torch.Tensor,
+                           key_match: torch.Tensor,
+                           value: torch.Tensor) -> torch.Tensor:
+        query = self.correlation_vectors(query_match)
+        key = self.correlation_vectors(key_match)
+        # (B, N, C·k²) @ (B, C·k², M): the whole correspondence matrix
+        corr_logits = torch.bmm(query, key.transpose(1, 2)) / self.temperature
+        return torch.bmm(corr_logits.softmax(dim=-1), at_least_fp32(value))
 
     def forward(self,
                 cond: torch.Tensor,
                 exemplar: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+                gt: Optional[torch.Tensor] = None,
+                with_cycle: bool = False) -> Dict[str, torch.Tensor]:
         """Encode, match and warp.
 
         Args:
             cond: (B, label_nc, H, W) condition X.
             exemplar: (B, 3, H, W) exemplar Z.
             gt: optional (B, 3, H, W) ground truth Y.
+            with_cycle: also warp the pooled warped exemplar back
+                (``Tᵀ·T·Z`` of Eq. 4).
 
         Returns:
             dict with ``cond_feat``/``exemplar_feat`` (L2-normalised encoder
             outputs), ``cond_match``/``exemplar_match`` (matching features),
-            ``cond_corr``/``exemplar_corr`` (the vectors of the cosine),
             ``exemplar_pooled`` and ``warped_exemplar_pooled`` (on the
-            feature grid), ``warped_exemplar`` (image size), and with ``gt``
-            also ``gt_feat`` and ``gt_match``.
+            feature grid), ``warped_exemplar`` (image size), with ``gt``
+            also ``gt_feat`` and ``gt_match``, with ``with_cycle`` also
+            ``cycled_exemplar_pooled``.
         """
         if cond.shape[-2:] != exemplar.shape[-2:]:
             raise ValueError(
@@ -153,8 +182,6 @@ class CorrespondenceNet(nn.Module):
         exemplar_feat = F.normalize(self.image_encoder(exemplar), dim=1)
         cond_match = self.matching_features(cond_feat, 'cond')
         exemplar_match = self.matching_features(exemplar_feat, 'image')
-        cond_corr = self.correlation_vectors(cond_match)
-        exemplar_corr = self.correlation_vectors(exemplar_match)
         grid = exemplar_feat.shape[-2:]
         exemplar_pooled = F.adaptive_avg_pool2d(exemplar, grid)
         if self.warp_patch:
@@ -162,12 +189,12 @@ class CorrespondenceNet(nn.Module):
             # (B, 3·d², h, w): each position's d×d patch at full resolution
             patches = F.pixel_unshuffle(exemplar, factor)
             warped_exemplar = F.pixel_shuffle(
-                self.warp(cond_corr, exemplar_corr, patches), factor)
+                self.warp(cond_match, exemplar_match, patches), factor)
             # warping is linear in the values: the pooled warp is the pooled
             # patch warp
             warped_pooled = F.avg_pool2d(warped_exemplar, factor)
         else:
-            warped_pooled = self.warp(cond_corr, exemplar_corr,
+            warped_pooled = self.warp(cond_match, exemplar_match,
                                       exemplar_pooled)
             warped_exemplar = F.interpolate(
                 warped_pooled, size=cond.shape[-2:], mode=self.upsample_mode)
@@ -176,11 +203,12 @@ class CorrespondenceNet(nn.Module):
             exemplar_feat=exemplar_feat,
             cond_match=cond_match,
             exemplar_match=exemplar_match,
-            cond_corr=cond_corr,
-            exemplar_corr=exemplar_corr,
             exemplar_pooled=exemplar_pooled,
             warped_exemplar_pooled=warped_pooled,
             warped_exemplar=warped_exemplar)
+        if with_cycle:
+            outputs['cycled_exemplar_pooled'] = self.warp_back(
+                cond_match, exemplar_match, warped_pooled)
         if gt is not None:
             outputs['gt_feat'] = F.normalize(self.image_encoder(gt), dim=1)
             outputs['gt_match'] = self.matching_features(

@@ -11,9 +11,10 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock
 from mmagic.registry import MODELS
 from mmcv.cnn import ConvModule
+
+from .chunked_attention import ChunkedSelfAttentionBlock
 
 
 class _PatchDiscriminator(nn.Module):
@@ -61,7 +62,7 @@ class _PatchDiscriminator(nn.Module):
                     f'channels and would get C = {attention_width}; use '
                     'base_channels·2**(num_layers−2) ≥ 8 or '
                     'use_attention=False')
-            self.attention = SelfAttentionBlock(
+            self.attention = ChunkedSelfAttentionBlock(
                 attention_width,
                 with_spectral_norm=with_spectral_norm,
                 sn_eps=1e-12,

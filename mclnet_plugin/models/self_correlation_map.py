@@ -24,13 +24,21 @@ class SelfCorrelationMap(nn.Module):
         out_channels: width of the FC output (256 in the paper).
         normalize: L2-normalise features over channels first, so SCM entries
             are cosine similarities.
+        impl: 'factored' (above) or 'materialized': the N×N self-correlation
+            formed, then ``fc`` (the paper's formula, for benchmarks and
+            tests).
     """
 
     def __init__(self,
                  num_positions: int = 4096,
                  out_channels: int = 256,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True,
+                 impl: str = 'factored') -> None:
         super().__init__()
+        if impl not in ('factored', 'materialized'):
+            raise ValueError("SelfCorrelationMap: impl must be 'factored' or "
+                             f"'materialized', got {impl!r}")
+        self.impl = impl
         self.num_positions = num_positions
         self.out_channels = out_channels
         self.normalize = normalize
@@ -50,9 +58,14 @@ class SelfCorrelationMap(nn.Module):
         positions = feat.flatten(2)  # (B, C, N)
         if self.normalize:
             positions = F.normalize(positions, dim=1)
-        projected = torch.matmul(positions, self.fc.weight.t())  # (B, C, out)
-        # (B, N, C) @ (B, C, out) -> (B, N, out)
-        scm_feat = torch.bmm(positions.transpose(1, 2), projected)
-        scm_feat = scm_feat + self.fc.bias
+        if self.impl == 'materialized':
+            # (B, N, C) @ (B, C, N): SCM_i = x_iᵀX for every i
+            scm_feat = self.fc(torch.bmm(positions.transpose(1, 2), positions))
+        else:
+            projected = torch.matmul(positions,
+                                     self.fc.weight.t())  # (B, C, out)
+            # (B, N, C) @ (B, C, out) -> (B, N, out)
+            scm_feat = torch.bmm(positions.transpose(1, 2), projected)
+            scm_feat = scm_feat + self.fc.bias
         return scm_feat.transpose(1, 2).reshape(batch, self.out_channels,
                                                 height, width)

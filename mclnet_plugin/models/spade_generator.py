@@ -9,9 +9,9 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock
 from mmagic.registry import MODELS
 
+from .chunked_attention import ChunkedSelfAttentionBlock
 from .spade_modules import SPADEResBlock
 
 
@@ -43,9 +43,10 @@ class SPADEGenerator(nn.Module):
         hidden_channels: width of each SPADE's shared conv.
         use_attention: BigGAN's self-attention (MMagic's
             ``SelfAttentionBlock``: C/8 query and key, C/2 value, keys and
-            values 2×2 max-pooled, an output conv, a gain starting at 0) on
-            the upsampled 4b map before the 4b→2b block, where CoCosNet
-            puts it (128×128 for 256×256 outputs).
+            values 2×2 max-pooled, an output conv, a gain starting at 0;
+            run as ``ChunkedSelfAttentionBlock``) on the upsampled 4b map
+            before the 4b→2b block, where CoCosNet puts it (128×128 for
+            256×256 outputs).
         with_spectral_norm: spectral norm on the residual blocks' convs and
             the attention's convs.
     """
@@ -94,7 +95,7 @@ class SPADEGenerator(nn.Module):
                 'input to 1/8 of it; use base_channels ≥ 2 or '
                 f'use_attention=False, got base_channels={base_channels}')
         if use_attention:
-            self.attention = SelfAttentionBlock(
+            self.attention = ChunkedSelfAttentionBlock(
                 4 * base_channels,
                 with_spectral_norm=with_spectral_norm,
                 # torch's spectral norm with its default eps, as CoCosNet

@@ -63,10 +63,12 @@ def test_outputs_shapes_and_keys():
                                torch.ones(2, 8, 8))
     assert out['cond_match'].shape == (2, 28, 8, 8)  # θ (12) ⊕ SCM (16)
     assert out['gt_match'].shape == (2, 28, 8, 8)
-    assert out['cond_corr'].shape == (2, 64, 28 * 9)  # 3×3 neighbourhoods
     assert out['warped_exemplar_pooled'].shape == (2, 3, 8, 8)
     assert out['warped_exemplar'].shape == (2, 3, 32, 32)
     assert 'gt_feat' not in net(cond, exemplar)
+    assert 'cycled_exemplar_pooled' not in out
+    assert net(cond, exemplar, with_cycle=True)[
+        'cycled_exemplar_pooled'].shape == (2, 3, 8, 8)
 
 
 def test_matching_features_are_projection_and_scm_each_normalised():
@@ -168,15 +170,65 @@ def test_bad_inputs_are_clear_errors():
 
 def test_warp_back_returns_to_the_exemplar_grid_eq4():
     net = tiny_net()
-    out = net(torch.randn(1, 4, 32, 32), torch.rand(1, 3, 32, 32))
-    cycled = net.warp_back(out['cond_corr'], out['exemplar_corr'],
-                           out['warped_exemplar_pooled'])
+    out = net(torch.randn(1, 4, 32, 32), torch.rand(1, 3, 32, 32),
+              with_cycle=True)
+    cycled = out['cycled_exemplar_pooled']
+    torch.testing.assert_close(
+        net.warp_back(out['cond_match'], out['exemplar_match'],
+                      out['warped_exemplar_pooled']), cycled)
     query = naive_vectors(out['cond_match'])[0]
     key = naive_vectors(out['exemplar_match'])[0]
     backward = (key @ query.t() / 0.05).softmax(-1)  # (M, N): Tᵀ
     warped = out['warped_exemplar_pooled'].flatten(2)[0].t()
     expected = (backward @ warped).t().reshape(1, 3, 8, 8)
     torch.testing.assert_close(cycled, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kernel, center, warp_patch',
+                         [(3, True, False), (1, False, False),
+                          (3, True, True)])
+def test_efficient_and_materialized_impls_agree(kernel, center, warp_patch):
+    """The same outputs and parameter gradients (warp, cycle, all
+    encoders) from both implementations, at several chunk sizes."""
+    torch.manual_seed(0)
+    nets = [
+        tiny_net(match_kernel=kernel, center=center, warp_patch=warp_patch,
+                 impl=impl, chunk_size=chunk)
+        for impl, chunk in (('materialized', None), ('efficient', 8),
+                            ('efficient', 64), ('efficient', None))
+    ]
+    for net in nets[1:]:
+        net.load_state_dict(nets[0].state_dict())
+    inputs = (torch.randn(2, 4, 32, 32), torch.rand(2, 3, 32, 32) * 2 - 1)
+    results = []
+    for net in nets:
+        out = net(*inputs, with_cycle=True)
+        loss = (out['warped_exemplar'] * inputs[1]).sum() + (
+            out['cycled_exemplar_pooled'].square().sum())
+        loss.backward()
+        results.append((out, {
+            name: param.grad
+            for name, param in net.named_parameters()
+            if param.grad is not None
+        }))
+    (ref_out, ref_grads), others = results[0], results[1:]
+    assert len(ref_grads) == len(list(nets[0].parameters()))
+    # biases right before an instance norm get rounding noise only
+    scale = max(grad.abs().max().item() for grad in ref_grads.values())
+    for out, grads in others:
+        for key in ('warped_exemplar', 'cycled_exemplar_pooled'):
+            torch.testing.assert_close(out[key], ref_out[key], rtol=1e-4,
+                                       atol=1e-5)
+        assert grads.keys() == ref_grads.keys()
+        for name, grad in grads.items():
+            torch.testing.assert_close(
+                grad, ref_grads[name], rtol=1e-3, atol=1e-5 * scale,
+                msg=name)
+
+
+def test_unknown_impl_is_a_clear_error():
+    with pytest.raises(ValueError, match="impl must be one of"):
+        tiny_net(impl='fused')
 
 
 def test_matching_head_blocks_follow_cocosnet():

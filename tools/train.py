@@ -1,6 +1,6 @@
 """Train MCL-Net (or any MMagic model) with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]]
         [--amp [--amp-dtype float16|bfloat16]] [--auto-scale-lr]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
 
@@ -13,6 +13,12 @@ Without a GPU, glibc is told to keep freed memory for reuse
 (``mclnet_plugin.utils.keep_freed_memory``: a 256×256 step about 30% faster
 on our CPUs); ``MCLNET_SYSTEM_MALLOC=1`` leaves malloc as it is.
 
+``--resume`` continues from the checkpoint the work dir's
+``last_checkpoint`` names (or from scratch if there is none), ``--resume
+CHECKPOINT`` from that file: weights, optimizer states, EMA, iteration and
+the data loader's position (docs/reliability.md). A checkpoint that is
+missing, truncated or corrupt is an error naming it.
+
 ``--auto-scale-lr`` scales every optimizer's learning rate by the batch
 actually used (GPUs × batch per GPU) over the config's
 ``auto_scale_lr.base_batch_size``, the batch its learning rates are for
@@ -23,14 +29,16 @@ without GPUs it runs GPUS processes with the gloo backend).
 """
 import argparse
 import os
+import os.path as osp
 from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
-from mclnet_plugin.utils import keep_freed_memory, load_runner_config
+from mclnet_plugin.utils import (check_checkpoint_file, keep_freed_memory,
+                                 load_runner_config)
 
 
 def parse_args(argv=None):
@@ -39,8 +47,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where to save logs and models')
     parser.add_argument(
         '--resume',
-        action='store_true',
-        help='resume from the latest checkpoint in the work dir')
+        nargs='?',
+        const='auto',
+        metavar='CHECKPOINT',
+        help='resume from CHECKPOINT, or without one from the latest '
+        'checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
     parser.add_argument(
@@ -105,6 +116,23 @@ def enable_auto_scale_lr(cfg: Config, config: str) -> None:
     cfg.auto_scale_lr.enable = True
 
 
+def resume_from(cfg: Config, checkpoint: str) -> None:
+    """Set the config to resume from ``checkpoint`` ('auto': the one the
+    work dir's ``last_checkpoint`` names, if any), after checking that the
+    file is complete."""
+    cfg.resume = True
+    if checkpoint != 'auto':
+        check_checkpoint_file(checkpoint, 'checkpoint to resume from')
+        cfg.load_from = checkpoint
+        return
+    cfg.load_from = None
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest is not None:
+        check_checkpoint_file(
+            latest, f'{osp.join(cfg.work_dir, "last_checkpoint")} names '
+            'the checkpoint to resume from,')
+
+
 def main(argv=None) -> Runner:
     args = parse_args(argv)
     if not torch.cuda.is_available() and not os.environ.get(
@@ -119,7 +147,7 @@ def main(argv=None) -> Runner:
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     if args.resume:
-        cfg.resume = True
+        resume_from(cfg, args.resume)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner

@@ -9,6 +9,15 @@ default_scope = 'mmagic'
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 custom_imports = dict(imports=['mclnet_plugin'], allow_failed_imports=False)
 
+# docs/reliability.md: MMagic's CheckpointHook settings, written crash-safe
+# (a kill mid-save never leaves a truncated checkpoint where --resume
+# looks); steps with a non-finite loss or gradient are skipped and counted,
+# and 20 in a row stop the run with a checkpoint of the last finite state
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),
+    nonfinite=dict(
+        type='NonFiniteLossHook', action='skip', max_consecutive=20))
+
 # The paper's evaluation (§4.2, Tables 1, 2 and 4), run by tools/test.py on
 # the test dataloader (the first retrieved exemplar of each query) and, with
 # fewer metrics, every `val_interval` iterations during training. Each

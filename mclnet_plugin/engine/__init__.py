@@ -1,7 +1,10 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .save_translations_hook import SaveTranslationsHook
 from .translation_grid_hook import TranslationGridHook
 
 __all__ = [
-    'AutocastOptimWrapper', 'SaveTranslationsHook', 'TranslationGridHook'
+    'AtomicCheckpointHook', 'AutocastOptimWrapper', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'SaveTranslationsHook', 'TranslationGridHook'
 ]

@@ -9,11 +9,15 @@ from mmagic.structures import DataSample
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
+from .guarded_update import guarded_update
+
 # Losses the model knows, by config key; all optional but 'gan'.
 LOSS_KEYS = ('mcl', 'feature_consistency', 'cycle', 'pseudo_pair',
              'perceptual', 'vgg_feature_matching', 'contextual', 'gan',
              'disc_feature_matching')
 VGG_LOSSES = ('perceptual', 'vgg_feature_matching', 'contextual')
+# the parts a distributed run wraps in DDP, each alone
+WRAPPED_PARTS = ('generator', 'discriminator')
 
 
 @MODELS.register_module()
@@ -86,9 +90,16 @@ class MCLNet(BaseModel):
             self.generator_ema = MODELS.build(
                 dict(dict(type='ExponentialMovingAverage'), **ema_config),
                 default_args=dict(model=self.generator))
-            self._register_load_state_dict_pre_hook(
-                lambda state_dict, prefix, *_: complete_generators(
-                    state_dict, prefix))
+        # checkpoints hold the same keys with and without DDP wrappers
+        self._register_state_dict_hook(
+            lambda module, state_dict, prefix, *_: without_wrapper_keys(
+                state_dict, prefix))
+        self._register_load_state_dict_pre_hook(self._load_pre_hook)
+
+    def _load_pre_hook(self, state_dict: dict, prefix: str, *_) -> None:
+        without_wrapper_keys(state_dict, prefix)
+        if self.generator_ema is not None:
+            complete_generators(state_dict, prefix)
 
     # ------------------------------------------------------------ inference
     def forward(self,
@@ -139,7 +150,9 @@ class MCLNet(BaseModel):
     # ------------------------------------------------------------- training
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        """One generator update (Eq. 8), then one discriminator update."""
+        """One generator update (Eq. 8), then one discriminator update;
+        an update whose loss or gradient is not finite is skipped
+        (``guarded_update``)."""
         data = self.data_preprocessor(data, True)
         cond, exemplar = data['inputs']['cond'], data['inputs']['exemplar']
         gt = data['data_samples'].gt_img
@@ -158,8 +171,9 @@ class MCLNet(BaseModel):
         if 'loss_pse' in log_vars:
             # how many samples loss_pse averages over (0: it is 0)
             log_vars['pseudo_pairs'] = pseudo_pair.sum().float()
-        gen_wrapper.update_params(gen_loss)
-        if self.generator_ema is not None:
+        gen_skipped = guarded_update(gen_wrapper, gen_loss, log_vars,
+                                     self.generator, 'gen')
+        if self.generator_ema is not None and not gen_skipped:
             self.generator_ema.update_parameters(
                 self.generator.module
                 if is_model_wrapper(self.generator) else self.generator)
@@ -170,8 +184,10 @@ class MCLNet(BaseModel):
                 cond, outputs['fake_img'].detach(), gt)
         disc_loss, disc_log_vars = self.parse_losses(disc_losses)
         disc_log_vars['loss_disc'] = disc_log_vars.pop('loss')
-        disc_wrapper.update_params(disc_loss)
-        log_vars.update(disc_log_vars)
+        disc_log_vars.update(
+            guarded_update(disc_wrapper, disc_loss, disc_log_vars,
+                           self.discriminator, 'disc'))
+        log_vars.update(gen_skipped, **disc_log_vars)
         return log_vars
 
     @staticmethod
@@ -307,6 +323,21 @@ class MCLNet(BaseModel):
         batch = cond.shape[0]
         return ([s[-1][:batch] for s in scales],
                 [s[-1][batch:] for s in scales])
+
+
+def without_wrapper_keys(state_dict: dict, prefix: str = '') -> None:
+    """Drop, in place, the ``module.`` that a distributed run's wrappers
+    put after ``generator.`` and ``discriminator.`` (MMagic's
+    ``MMSeparateDistributedDataParallel`` wraps each in DDP, and the
+    Runner saves ``model.state_dict()`` with the wrappers inside), so a
+    checkpoint is the same from one process or many: MMEngine's loader
+    looks for the unwrapped names, also when it loads into wrapped parts.
+    """
+    for part in WRAPPED_PARTS:
+        wrapped = f'{prefix}{part}.module.'
+        for key in [key for key in state_dict if key.startswith(wrapped)]:
+            state_dict[f'{prefix}{part}.{key[len(wrapped):]}'] = \
+                state_dict.pop(key)
 
 
 def complete_generators(state_dict: dict, prefix: str = '') -> None:

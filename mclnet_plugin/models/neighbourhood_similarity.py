@@ -26,6 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch.autograd import Function
 
+# A centred squared norm below this many ulps of the uncentred one is
+# cancellation noise: the neighbourhood counts as constant (its vector as 0).
+# Summing D = 4608 rounded terms errs by about sqrt(D) ≈ 70 ulps; 1024 leave
+# a margin and, in fp32, treat a neighbourhood whose variance is under 0.01%
+# of its energy as flat.
+ZERO_VARIANCE_ULPS = 1024
+
 
 def _shift_slices(radius: int, dy: int, dx: int,
                   out_shape: Tuple[int, int, int, int]) -> tuple:
@@ -74,17 +81,31 @@ def _box_sum(per_position: torch.Tensor, kernel_size: int) -> torch.Tensor:
                     padding=kernel_size // 2).flatten(1)
 
 
-def _centred_norms(feat: torch.Tensor, kernel_size: int, center: bool,
-                   eps: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Each neighbourhood's sum S (B, H·W) and the norm of its (centred)
-    vector, at least ``eps`` as ``F.normalize``'s denominator."""
+def _centred_inverse_norms(feat: torch.Tensor, kernel_size: int,
+                           center: bool, eps: float
+                           ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Each neighbourhood's sum S (B, H·W) and 1 / max(‖u‖, eps) of its
+    (centred) vector u, as ``F.normalize`` divides by, or 0 where u is
+    zero up to rounding.
+
+    Centring subtracts S²/D from the sum of squares Q, which cancels to
+    rounding noise of about ulp·Q when the neighbourhood is (nearly)
+    constant: the unfolded vector is then a zero vector (``F.normalize``
+    gives 0, so every cosine with it is 0), and dividing by the noise would
+    turn the noise of the dot products into cosines far outside [-1, 1].
+    Below ``ZERO_VARIANCE_ULPS`` ulps of Q the vector counts as zero.
+    """
     sums = _box_sum(feat.sum(dim=1, keepdim=True), kernel_size)
     squares = _box_sum(feat.square().sum(dim=1, keepdim=True), kernel_size)
-    if center:
-        width = feat.shape[1] * kernel_size * kernel_size
-        squares = squares - sums.square() / width
-    # sqrt(max(q, eps²)) = max(‖u‖, eps), with a finite gradient at 0
-    return sums, squares.clamp(min=eps * eps).sqrt()
+    if not center:
+        return sums, squares.clamp(min=eps * eps).rsqrt()
+    width = feat.shape[1] * kernel_size * kernel_size
+    centred = squares - sums.square() / width
+    noise = ZERO_VARIANCE_ULPS * torch.finfo(feat.dtype).eps * squares
+    # clamped inside too: the branch not taken must have a finite gradient
+    inverse = centred.clamp(min=eps * eps).rsqrt()
+    return sums, torch.where(centred > noise, inverse,
+                             torch.zeros_like(inverse))
 
 
 def neighbourhood_cosine(query_feat: torch.Tensor,
@@ -114,9 +135,10 @@ def neighbourhood_cosine(query_feat: torch.Tensor,
     batch, _, height, width = query_feat.shape
     key_rows, key_cols = key_feat.shape[-2:]
     first, last = rows or (0, height)
-    query_sums, query_norms = _centred_norms(query_feat, kernel_size, center,
-                                             eps)
-    key_sums, key_norms = _centred_norms(key_feat, kernel_size, center, eps)
+    query_sums, query_inverse = _centred_inverse_norms(
+        query_feat, kernel_size, center, eps)
+    key_sums, key_inverse = _centred_inverse_norms(key_feat, kernel_size,
+                                                   center, eps)
     padded_key = F.pad(key_feat, (radius, ) * 4)
     # the chunk's rows with a halo of `radius` rows, zero beyond the grid
     slab = F.pad(query_feat, (radius, ) * 4)[:, :, first:last + 2 * radius]
@@ -127,8 +149,8 @@ def neighbourhood_cosine(query_feat: torch.Tensor,
                   key_cols + 2 * radius), radius, out_shape)
     dots = dots.view(batch, (last - first) * width, key_rows * key_cols)
     query_sums = query_sums[:, first * width:last * width]
-    query_norms = query_norms[:, first * width:last * width]
+    query_inverse = query_inverse[:, first * width:last * width]
     if center:
         depth = query_feat.shape[1] * kernel_size * kernel_size
         dots = dots - query_sums.unsqueeze(2) * (key_sums / depth).unsqueeze(1)
-    return dots / (query_norms.unsqueeze(2) * key_norms.unsqueeze(1))
+    return dots * (query_inverse.unsqueeze(2) * key_inverse.unsqueeze(1))

@@ -1,4 +1,8 @@
+from .checkpoint_files import check_checkpoint_file
 from .cpu_allocator import keep_freed_memory
 from .runner_config import load_runner_config, setup_cpu_distributed
 
-__all__ = ['keep_freed_memory', 'load_runner_config', 'setup_cpu_distributed']
+__all__ = [
+    'check_checkpoint_file', 'keep_freed_memory', 'load_runner_config',
+    'setup_cpu_distributed'
+]

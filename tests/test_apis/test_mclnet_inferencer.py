@@ -254,21 +254,52 @@ def test_config_and_checkpoint_errors(work, demo, ade):
         MCLNetInferencer(cfg, 'nope.pth')
     garbage = work / 'garbage.pth'
     garbage.write_text('not a checkpoint')
-    with pytest.raises(ValueError, match='not a readable PyTorch checkpoint'):
+    with pytest.raises(
+            ValueError,
+            match=f'checkpoint {re.escape(str(garbage))} is not a complete '
+            'PyTorch checkpoint'):
         MCLNetInferencer(cfg, str(garbage))
     ade_checkpoint = tiny_setup(work, 'ade20k')[1]
+    # one clause per module part that differs, not a list of keys
     with pytest.raises(
             ValueError,
             match=f'checkpoint {re.escape(ade_checkpoint)} does not fit '
-            r'config .*mclnet_demo.py: \d+ weights missing .*of another '
-            'shape'):
+            r'config .*mclnet_demo.py: generator\.correspondence\.'
+            r'cond_encoder: \d+ weights not in the checkpoint, \d+ weights '
+            r'not in the model; .*generator\.generator\.stem: 1 weight of '
+            r'another shape \(first: weight: \(64, 154, 3, 3\) in the '
+            r'checkpoint, \(64, 4, 3, 3\) in the model\)') as error:
         MCLNetInferencer(cfg, ade_checkpoint)
+    assert str(error.value).count('cond_encoder') == 1
+    # another label_nc: the parts that read the condition, and only them
+    rgb_checkpoint = tiny_setup(
+        work, 'demo', **{
+            'model.generator.correspondence.cond_encoder.in_channels': 3
+        })[1]
+    with pytest.raises(ValueError) as error:
+        MCLNetInferencer(cfg, rgb_checkpoint)
+    parts = [
+        clause.split(':')[0]
+        for clause in str(error.value).split(': ', 1)[1].split('; ')
+    ]
+    assert parts[0] == 'generator.correspondence.cond_encoder'
+    assert all(
+        part.startswith(('generator.correspondence.cond_encoder',
+                         'generator.generator.', 'discriminator.'))
+        for part in parts), parts
+    assert 'layers.0.conv.weight: (8, 3, 3, 3) in the checkpoint, ' \
+        '(8, 1, 3, 3) in the model' in str(error.value)
     state_dict = torch.load(checkpoint)['state_dict']
-    first = next(iter(state_dict))
-    del state_dict[first]
+    scm = [key for key in state_dict if '.scm.' in key]
+    assert scm
+    for key in scm:
+        del state_dict[key]
     torch.save(dict(state_dict=state_dict), work / 'partial.pth')
     with pytest.raises(
-            ValueError, match=f'1 weights missing \\(first: {first}\\)'):
+            ValueError,
+            match=r'fit config .*: generator\.correspondence\.scm: '
+            f'{len(scm)} weights not in the checkpoint \\(trained with '
+            'another config\\?\\)$'):
         MCLNetInferencer(cfg, str(work / 'partial.pth'))
     no_test = cfg.copy()
     no_test.test_dataloader = no_test.val_dataloader = None

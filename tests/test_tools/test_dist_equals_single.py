@@ -11,8 +11,11 @@ import torch
 from tests.tiny_configs import REPO, tiny_demo_config
 from tests.tool_modules import run_command
 
-pytestmark = pytest.mark.skipif(
-    torch.cuda.is_available(), reason='tests the CPU (gloo) path')
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        torch.cuda.is_available(), reason='tests the CPU (gloo) path')
+]
 
 # Gradients summed in another order (DDP's all-reduce of two half-batch
 # means against one full-batch mean) differ by float32 rounding: relative

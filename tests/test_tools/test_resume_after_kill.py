@@ -16,6 +16,8 @@ import torch
 from tests.tiny_configs import REPO, tiny_demo_config
 from tests.tool_modules import run_command
 
+pytestmark = pytest.mark.slow
+
 ITERS = 6
 INTERVAL = 2
 

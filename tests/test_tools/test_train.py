@@ -63,6 +63,7 @@ def test_validation_during_training_and_grids_of_the_val_batch(tmp_path):
     assert validation and validation[-1]['warped/PSNR'] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU path')
 def test_dist_train_sh_runs_two_gloo_processes(tmp_path):
     config = tmp_path / 'tiny.py'

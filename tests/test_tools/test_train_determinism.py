@@ -1,12 +1,14 @@
 """Two runs of tools/train.py with the same config and seed on the same
 machine give bit-identical weights (the demo's reproducibility promise,
 README; across CPU models see there)."""
+import pytest
 import torch
 
 from tests.tiny_configs import tiny_demo_config
 from tests.tool_modules import run_command
 
 
+@pytest.mark.slow
 def test_two_runs_give_identical_weights(tmp_path):
     cfg = tiny_demo_config(tmp_path / 'unused', max_iters=2)
     cfg.custom_hooks = []

@@ -7,7 +7,7 @@ subprocesses, one at a time. See docs/benchmarks.md.
 
   python benchmarks/bench_correspondence.py [--sizes 1024 4096 16384]
       [--repeats 3] [--big-repeats 1] [--threads 2]
-      [--components SCM warp 3x3-warp MCL] [--out FILE]
+      [--components SCM warp 3x3-warp MCL] [--chunk-rows R] [--out FILE]
 
 --sizes: numbers of positions N (perfect squares); --repeats: timed runs
 per case (the best is reported); --big-repeats: the same at N >= 16384.
@@ -86,7 +86,7 @@ METHODS = dict(
     MCL=('naive', 'chunked'))
 
 
-def build_case(component, method, num_positions):
+def build_case(component, method, num_positions, chunk_rows=None):
     """Return (inputs, params, fn, cotangent) for one case, seeded.
 
     ``fn()`` runs the forward pass; ``inputs`` are the tensors whose
@@ -136,9 +136,10 @@ def build_case(component, method, num_positions):
                 neighbourhood_vectors(key).transpose(1, 2))
             return torch.bmm((logits / TEMPERATURE).softmax(dim=-1), value)
 
+        chunk_size = None if chunk_rows is None else chunk_rows * side
         fn = materialised_neighbourhood_warp if method == 'materialised' \
-            else (lambda: neighbourhood_softmax_warp(query, key, value,
-                                                     TEMPERATURE))
+            else (lambda: neighbourhood_softmax_warp(
+                query, key, value, TEMPERATURE, chunk_size=chunk_size))
         return [query, key], [], fn, cotangent
     cond = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
     ground_truth = torch.randn(1, num_positions, CHANNELS, requires_grad=True)
@@ -187,7 +188,8 @@ def run_child(args):
     torch.set_num_threads(args.threads)
     # Tiny warm-up: loads kernels and thread pools before anything is big.
     forward_backward(*build_case(args.component, args.method, 64))
-    case = build_case(args.component, args.method, int(args.child))
+    case = build_case(args.component, args.method, int(args.child),
+                      args.chunk_rows)
     if args.dump:
         forward_backward(*case)  # full-size warm-up: one-time buffers
         reset_rss_peak()
@@ -213,6 +215,8 @@ def run_case(args, component, method, num_positions, dump):
     repeats = args.repeats if num_positions < 16384 else args.big_repeats
     options = (f'--child {num_positions} --component {component} --method '
                f'{method} --repeats {repeats} --threads {args.threads}')
+    if args.chunk_rows:
+        options += f' --chunk-rows {args.chunk_rows}'
     cmd = [sys.executable, os.path.abspath(__file__), *options.split()]
     env = dict(os.environ)
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -320,6 +324,9 @@ def main():
     add('--components', nargs='+', choices=list(METHODS),
         help='only these components (default: all)')
     add('--out', help='also write the markdown here')
+    add('--chunk-rows', type=int,
+        help='3x3-warp: grid rows per chunk of the shifted-Gram warp '
+        '(default: its automatic size, 16 rows at 64×64, 8 at 128×128)')
     for hidden in ('--child', '--component', '--method', '--dump'):
         add(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()

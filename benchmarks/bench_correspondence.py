@@ -23,6 +23,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from process_memory import reset_rss_peak, rss_kib
 
 from mclnet_plugin.models import MarginalContrastiveLoss, SelfCorrelationMap
 from mclnet_plugin.models.correspondence import (DEFAULT_CHUNK_ELEMENTS,
@@ -157,25 +158,6 @@ def forward_backward(inputs, params, fn, cotangent):
     out = fn()
     out.backward(cotangent)
     return out.detach()
-
-
-def rss_kib(field):
-    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process, in KiB.
-
-    ``VmHWM`` rather than ``ru_maxrss``: the latter also keeps the peak
-    recorded when any thread exits, which ``clear_refs`` does not reset.
-    """
-    with open('/proc/self/status') as status:
-        for line in status:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'no {field} in /proc/self/status')
-
-
-def reset_rss_peak():
-    """Reset ``VmHWM`` to the current RSS (Linux >= 4.0)."""
-    with open('/proc/self/clear_refs', 'w') as clear_refs:
-        clear_refs.write('5')
 
 
 def run_child(args):

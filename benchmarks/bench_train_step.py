@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 import torch
+from process_memory import reset_rss_peak, rss_kib
 
 ROOT = Path(__file__).resolve().parents[1]
 MATERIALIZED = {
@@ -65,19 +66,6 @@ KEEP_MEMORY_ENV = dict(MALLOC_MMAP_MAX_='0',
 
 
 # ----------------------------------------------------------------- child
-def rss_kib(field: str) -> int:
-    with open('/proc/self/status') as status:
-        for line in status:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
-def reset_rss_peak() -> None:
-    with open('/proc/self/clear_refs', 'w') as clear_refs:
-        clear_refs.write('5')
-
-
 def load_train_tool():
     spec = importlib.util.spec_from_file_location('train_tool',
                                                   ROOT / 'tools/train.py')

@@ -10,8 +10,9 @@ bfloat16``), without one with ``AutocastOptimWrapper`` (bf16 autocast on the
 CPU; no scaler needed).
 
 Without a GPU, glibc is told to keep freed memory for reuse
-(``mclnet_plugin.utils.keep_freed_memory``: a 256×256 step about 30% faster
-on our CPUs); ``MCLNET_SYSTEM_MALLOC=1`` leaves malloc as it is.
+(``mclnet_plugin.utils.keep_freed_memory``: a 256×256 step 1.8× faster on
+our CPUs, docs/benchmarks.md); ``MCLNET_SYSTEM_MALLOC=1`` leaves malloc as
+it is.
 
 ``--resume`` continues from the checkpoint the work dir's
 ``last_checkpoint`` names (or from scratch if there is none), ``--resume

@@ -5,8 +5,9 @@ PyTorch's CPU tensors come from glibc's ``malloc``. glibc serves blocks of
 of its heap back when it is free; a training step allocates and frees
 gigabytes of activations, so every step maps fresh pages again, and the
 kernel faults them in and zeroes them one 4 KiB page at a time. On our
-2-core machine that was about a third of an MCL-Net step at 256×256 (18 s →
-13 s, the kernel's share of the CPU time 25 s → 12 s over 3 steps).
+2-core machine that made an MCL-Net step at 256×256 1.8× slower (24 s
+against 13 s, the kernel's share of the CPU time 25 s → 12 s over 3 steps;
+docs/benchmarks.md).
 ``keep_freed_memory`` turns both off (``mallopt``), so after the first step
 the heap holds the step's peak and later steps reuse it. The process's
 resident memory then stays at its peak instead of falling between steps.

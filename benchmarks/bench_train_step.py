@@ -324,7 +324,11 @@ def run_case(args, name, impl, amp, batch, repo=ROOT, system_malloc=False,
         command.append('--system-malloc')
     if args.breakdown and repo == ROOT:
         command.append('--breakdown')
-    env = dict(os.environ, PYTHONPATH=str(repo), **(extra_env or {}))
+    # the case's repository first, then whatever the caller's path holds
+    path = [str(repo)] + [p for p in os.environ.get('PYTHONPATH', '').split(
+        os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path),
+               **(extra_env or {}))
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     # every block of 64 KiB or more its own mapping, unmapped when freed
     memory_env = dict(env, MALLOC_MMAP_THRESHOLD_='65536')
@@ -419,9 +423,10 @@ def report(rows, rates, fits, args) -> str:
                   f'{MEMORY_BUDGET_GB} GB (extrapolated) |', '|---|---|---|']
         lines += [f'| {name} | {fit["mb_per_sample"]:.0f} | {fit["batch"]} |'
                   for name, fit in fits.items()]
-    staged = [row for row in rows if 'stages' in row and row['batch'] == 1]
+    first = args.batches[0]
+    staged = [row for row in rows if 'stages' in row and row['batch'] == first]
     if staged:
-        lines += ['', '| stage (batch 1) | ' + ' | '.join(
+        lines += ['', f'| stage (batch {first}) | ' + ' | '.join(
             row['case'] for row in staged) + ' |',
             '|---|' + '---|' * len(staged)]
         for stage in staged[0]['stages']:
@@ -473,7 +478,16 @@ def main() -> None:
         return
 
     rates = machine_rates(args.threads, args.device)
+    print(f'[bench] rates {json.dumps(rates)}', file=sys.stderr, flush=True)
     rows = []
+
+    def save(row):  # the JSON so far, so a run cut short keeps its rows
+        if row is not None and args.out:
+            done = [r for r in rows if r is not None] + [row]
+            Path(args.out).write_text(
+                json.dumps(dict(rates=rates, rows=done), indent=1))
+        return row
+
     if args.baseline:
         with worktree(args.baseline) as path:
             # as its own tools ran it, and with this commit's malloc
@@ -490,15 +504,15 @@ def main() -> None:
                              system_malloc=True, extra_env=KEEP_MEMORY_ENV))
     for batch in args.batches:
         for impl in args.cases:
-            rows.append(run_case(args, impl, impl, False, batch))
+            rows.append(save(run_case(args, impl, impl, False, batch)))
             if impl == 'efficient' and batch == args.batches[0] and (
                     args.device == 'cpu') and not args.skip_time:
                 rows.append(
                     run_case(args, 'efficient, system malloc', impl, False,
                              batch, system_malloc=True))
             if args.amp:
-                rows.append(run_case(args, f'{impl} --amp', impl, True,
-                                     batch))
+                rows.append(
+                    save(run_case(args, f'{impl} --amp', impl, True, batch)))
     rows = [row for row in rows if row is not None]
     fits = largest_batch(rows) if args.device == 'cpu' else {}
     text = report(rows, rates, fits, args)

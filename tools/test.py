@@ -34,7 +34,8 @@ from mmengine.runner import Runner
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
 from mclnet_plugin.apis.inference_model import check_weights_fit
-from mclnet_plugin.utils import check_checkpoint_file, load_runner_config
+from mclnet_plugin.utils import (check_checkpoint_file, end_distributed,
+                                 load_runner_config)
 
 
 def parse_args(argv=None):
@@ -180,3 +181,4 @@ def main(argv=None) -> dict:
 
 if __name__ == '__main__':
     main()
+    end_distributed()

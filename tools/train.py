@@ -38,8 +38,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner, find_latest_checkpoint
 
 import mclnet_plugin  # noqa: F401  (registers the plugin, applies compat)
-from mclnet_plugin.utils import (check_checkpoint_file, keep_freed_memory,
-                                 load_runner_config)
+from mclnet_plugin.utils import (check_checkpoint_file, end_distributed,
+                                 keep_freed_memory, load_runner_config)
 
 
 def parse_args(argv=None):
@@ -156,3 +156,4 @@ def main(argv=None) -> Runner:
 
 if __name__ == '__main__':
     main()
+    end_distributed()

@@ -1,8 +1,9 @@
 from .checkpoint_files import check_checkpoint_file
 from .cpu_allocator import keep_freed_memory
-from .runner_config import load_runner_config, setup_cpu_distributed
+from .runner_config import (end_distributed, load_runner_config,
+                            setup_cpu_distributed)
 
 __all__ = [
-    'check_checkpoint_file', 'keep_freed_memory', 'load_runner_config',
-    'setup_cpu_distributed'
+    'check_checkpoint_file', 'end_distributed', 'keep_freed_memory',
+    'load_runner_config', 'setup_cpu_distributed'
 ]

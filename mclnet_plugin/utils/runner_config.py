@@ -113,3 +113,17 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def end_distributed() -> None:
+    """Wait for every rank, then take the process group down.
+
+    Called by the tools when their work is done. A process that exits with
+    its gloo group still up can abort in the group's destructor
+    ("terminate called without an active exception", exit -6) while
+    another rank is still talking to it; with the barrier no rank leaves
+    before all are done. Does nothing outside a distributed run.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -56,3 +56,16 @@ def test_no_workers_means_no_persistent_workers():
     cfg = load_runner_config(ADE20K, {'val_dataloader.num_workers': 0})
     assert cfg.test_dataloader.persistent_workers is False
     assert cfg.train_dataloader.persistent_workers is True
+
+
+def test_end_distributed_takes_the_process_group_down(tmp_path):
+    import torch.distributed as dist
+
+    from mclnet_plugin.utils import end_distributed
+    end_distributed()  # no group: nothing to do
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+        world_size=1)
+    assert dist.is_initialized()
+    end_distributed()
+    assert not dist.is_initialized()

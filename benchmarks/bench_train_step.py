@@ -481,39 +481,34 @@ def main() -> None:
     print(f'[bench] rates {json.dumps(rates)}', file=sys.stderr, flush=True)
     rows = []
 
-    def save(row):  # the JSON so far, so a run cut short keeps its rows
-        if row is not None and args.out:
-            done = [r for r in rows if r is not None] + [row]
+    def add(row):  # a failed case is None; the JSON is rewritten after
+        if row is None:  # every case, so a run cut short keeps its rows
+            return
+        rows.append(row)
+        if args.out:
             Path(args.out).write_text(
-                json.dumps(dict(rates=rates, rows=done), indent=1))
-        return row
+                json.dumps(dict(rates=rates, rows=rows), indent=1))
 
     if args.baseline:
         with worktree(args.baseline) as path:
             # as its own tools ran it, and with this commit's malloc
             # setting given through glibc's environment variables
-            rows += [
-                run_case(args, f'commit {args.baseline}', 'efficient',
-                         False, batch, repo=path, system_malloc=True)
-                for batch in args.batches
-            ]
+            for batch in args.batches:
+                add(run_case(args, f'commit {args.baseline}', 'efficient',
+                             False, batch, repo=path, system_malloc=True))
             if args.device == 'cpu' and not args.skip_time:
-                rows.append(
-                    run_case(args, f'commit {args.baseline}, kept memory',
+                add(run_case(args, f'commit {args.baseline}, kept memory',
                              'efficient', False, args.batches[0], repo=path,
                              system_malloc=True, extra_env=KEEP_MEMORY_ENV))
     for batch in args.batches:
         for impl in args.cases:
-            rows.append(save(run_case(args, impl, impl, False, batch)))
+            add(run_case(args, impl, impl, False, batch))
             if impl == 'efficient' and batch == args.batches[0] and (
                     args.device == 'cpu') and not args.skip_time:
-                rows.append(
-                    run_case(args, 'efficient, system malloc', impl, False,
+                add(run_case(args, 'efficient, system malloc', impl, False,
                              batch, system_malloc=True))
             if args.amp:
-                rows.append(
-                    save(run_case(args, f'{impl} --amp', impl, True, batch)))
-    rows = [row for row in rows if row is not None]
+                add(run_case(args, f'{impl} --amp', impl, True, batch))
     fits = largest_batch(rows) if args.device == 'cpu' else {}
     text = report(rows, rates, fits, args)
     print(text)

@@ -33,7 +33,7 @@ print("torch", torch.__version__, "cuda", torch.version.cuda,
       torch.cuda.get_device_name(0), "numpy", numpy.__version__,
       "mmengine", mmengine.__version__, "mmagic", mmagic.__version__,
       "mmcv", mmcv.__version__)'; } > "$out/environment.txt" 2>&1
-cat "$out/environment.txt" | tail -n 3
+tail -n 3 "$out/environment.txt"
 
 part() {  # part NAME SECONDS COMMAND...: run with a limit, log to $out/NAME.log
   local name=$1 limit=$2; shift 2

@@ -31,3 +31,16 @@ class DistProbeHook(Hook):
         path = osp.join(runner.work_dir, f'batches_rank{get_rank()}.jsonl')
         with open(path, 'a') as f:
             f.write(json.dumps(dict(iter=runner.iter, samples=samples)) + '\n')
+
+
+@HOOKS.register_module()
+class RankWeightsProbeHook(Hook):
+    """Each rank's weights as training starts, after every other hook's
+    ``before_train`` (e.g. the correspondence warm-up)."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        torch.save(
+            weights_to_cpu(get_state_dict(runner.model)),
+            osp.join(runner.work_dir, f'start_rank{get_rank()}.pth'))

@@ -73,27 +73,49 @@ def grid_sample_cells(value: torch.Tensor,
 
 def oracle_warp(exemplar: torch.Tensor, cell_corr: torch.Tensor,
                 upsample_mode: str = 'bilinear',
-                warp_patch: bool = False) -> torch.Tensor:
+                warp_patch: bool = False,
+                spread: int = 0) -> torch.Tensor:
     """The exemplar warped by the true correspondence at the network's
     resolution, as ``CorrespondenceNet`` warps: pooled to the feature grid,
     read at the true (B, h, w, 2) cell correspondence and upsampled back to
     (B, 3, H, W) with ``upsample_mode``; or, with ``warp_patch``, each
-    cell's full-resolution patch read there (bilinear between patches)."""
+    cell's full-resolution patch read there (bilinear between patches).
+
+    ``spread`` k > 0: a reference for a correspondence that is right but
+    soft, each cell reading the mean of the (2k+1)² cells around its true
+    match, i.e. a softmax warp whose weight lies uniformly within k cells of
+    the truth."""
     if warp_patch:
         factor = exemplar.shape[-1] // cell_corr.shape[2]
         patches = F.pixel_unshuffle(exemplar, factor)
-        return F.pixel_shuffle(grid_sample_cells(patches, cell_corr), factor)
+        return F.pixel_shuffle(
+            _read_spread(patches, cell_corr, spread), factor)
     pooled = F.adaptive_avg_pool2d(exemplar, cell_corr.shape[1:3])
-    warped = grid_sample_cells(pooled, cell_corr)
+    warped = _read_spread(pooled, cell_corr, spread)
     # the call CorrespondenceNet makes (align_corners left at its default)
     return F.interpolate(warped, size=exemplar.shape[-2:], mode=upsample_mode)
+
+
+def _read_spread(value: torch.Tensor, cell_corr: torch.Tensor,
+                 spread: int) -> torch.Tensor:
+    """``grid_sample_cells`` averaged over the cell offsets in
+    [−spread, spread]²."""
+    if spread < 0:
+        raise ValueError(f'oracle_warp: spread must be >= 0, got {spread}')
+    offsets = range(-spread, spread + 1)
+    reads = [
+        grid_sample_cells(value, cell_corr + cell_corr.new_tensor([dx, dy]))
+        for dy in offsets for dx in offsets
+    ]
+    return torch.stack(reads).mean(dim=0)
 
 
 def oracle_warp_affine(exemplar: torch.Tensor,
                        matrix: np.ndarray,
                        stride: int,
                        upsample_mode: str = 'bilinear',
-                       warp_patch: bool = False) -> torch.Tensor:
+                       warp_patch: bool = False,
+                       spread: int = 0) -> torch.Tensor:
     """``oracle_warp`` of one (3, H, W) exemplar made from its photo by the
     affine ``matrix`` (``PseudoExemplar``'s ``exemplar_affine``), on the
     feature grid of ``stride``; returns (3, H, W)."""
@@ -108,4 +130,4 @@ def oracle_warp_affine(exemplar: torch.Tensor,
                                        stride)
     return oracle_warp(exemplar[None].float(),
                        torch.from_numpy(cell_corr)[None].to(exemplar.device),
-                       upsample_mode, warp_patch)[0]
+                       upsample_mode, warp_patch, spread)[0]

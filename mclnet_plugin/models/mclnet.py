@@ -202,21 +202,7 @@ class MCLNet(BaseModel):
                          gt: torch.Tensor, pseudo_pair: torch.Tensor,
                          outputs: dict) -> Dict[str, torch.Tensor]:
         """The weighted terms of Eq. 8 on one batch, by log name."""
-        losses = {}
-        if 'mcl' in self.losses:
-            losses['loss_mcl'] = self.losses['mcl'](outputs['cond_match'],
-                                                    outputs['gt_match'])
-        if 'feature_consistency' in self.losses:
-            losses['loss_fcst'] = self.feature_consistency_loss(outputs)
-        if 'cycle' in self.losses:
-            losses['loss_cyc'] = self.cycle_loss(outputs)
-        # Losses of the pseudo pairs are logged on every batch, 0 without a
-        # pseudo pair, so that the log never repeats an earlier batch's
-        # value as if it were current.
-        if 'pseudo_pair' in self.losses:
-            losses['loss_pse'] = self.pseudo_pair_loss(
-                outputs, gt,
-                pseudo_pair) if pseudo_pair.any() else gt.new_zeros(())
+        losses = self.correspondence_terms(outputs, gt, pseudo_pair)
         if self.vgg is not None:
             fake_feats = self.vgg(outputs['fake_img'])
             if 'perceptual' in self.losses or \
@@ -237,6 +223,42 @@ class MCLNet(BaseModel):
                     fake_feats, exemplar_feats)
         losses.update(self.adversarial_losses(cond, outputs['fake_img'], gt))
         return losses
+
+    def correspondence_terms(self, outputs: dict, gt: torch.Tensor,
+                             pseudo_pair: torch.Tensor
+                             ) -> Dict[str, torch.Tensor]:
+        """The weighted terms of Eq. 8 that depend on the correspondence
+        network's outputs only: MCL (Alg. 1), Eq. 3, 4 and 5."""
+        losses = {}
+        if 'mcl' in self.losses:
+            losses['loss_mcl'] = self.losses['mcl'](outputs['cond_match'],
+                                                    outputs['gt_match'])
+        if 'feature_consistency' in self.losses:
+            losses['loss_fcst'] = self.feature_consistency_loss(outputs)
+        if 'cycle' in self.losses:
+            losses['loss_cyc'] = self.cycle_loss(outputs)
+        # Losses of the pseudo pairs are logged on every batch, 0 without a
+        # pseudo pair, so that the log never repeats an earlier batch's
+        # value as if it were current.
+        if 'pseudo_pair' in self.losses:
+            losses['loss_pse'] = self.pseudo_pair_loss(
+                outputs, gt,
+                pseudo_pair) if pseudo_pair.any() else gt.new_zeros(())
+        return losses
+
+    def correspondence_losses(self, data: dict) -> Dict[str, torch.Tensor]:
+        """``correspondence_terms`` of a batch, from the correspondence
+        network alone (no SPADE generator): what
+        ``CorrespondenceWarmupHook`` optimises before the joint training."""
+        data = self.data_preprocessor(data, True)
+        cond, exemplar = data['inputs']['cond'], data['inputs']['exemplar']
+        gt = data['data_samples'].gt_img
+        generator = self.generator.module if is_model_wrapper(
+            self.generator) else self.generator
+        outputs = generator.correspondence(
+            cond, exemplar, gt, with_cycle='cycle' in self.losses)
+        return self.correspondence_terms(
+            outputs, gt, self._pseudo_pair_mask(data['data_samples'], gt))
 
     def feature_consistency_loss(self, outputs: dict) -> torch.Tensor:
         """Eq. 3: ``‖E_X(X) − E_Z(Y)‖₁`` between condition and ground-truth

@@ -96,6 +96,12 @@ def test_report_holds_the_oracle_warp_and_the_share_of_its_gain(tmp_path):
     assert oracle > before
     assert report['warp_gain_of_oracle'] == pytest.approx(
         (after - before) / (oracle - before))
+    # a warp right but spread over the 3×3 cells around the truth: between
+    # the untrained network and the oracle, its share computed alike
+    soft = report['oracle_within_one_cell']
+    assert before < soft['psnr_warped'] < oracle
+    assert soft['gain_of_oracle'] == pytest.approx(
+        (soft['psnr_warped'] - before) / (oracle - before))
 
 
 def test_no_oracle_without_a_known_affine(tmp_path):
@@ -106,7 +112,8 @@ def test_no_oracle_without_a_known_affine(tmp_path):
 
     grids = tmp_path / 'translation_grids'
     report = json.loads((grids / 'report.json').read_text())
-    assert 'oracle' not in report and 'warp_gain_of_oracle' not in report
+    assert not {'oracle', 'oracle_within_one_cell', 'warp_gain_of_oracle'
+                } & set(report)
     assert 'oracle warp' not in report['columns']
     grid = cv2.imread(str(grids / 'after_training.png'))
     assert grid.shape == (2 * SIZE, 5 * SIZE, 3)

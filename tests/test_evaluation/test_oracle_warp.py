@@ -65,3 +65,27 @@ def test_oracle_of_a_whole_cell_shift_reads_the_shifted_cells():
 def test_size_not_a_multiple_of_the_stride_is_refused():
     with pytest.raises(ValueError, match='multiple of the stride'):
         oracle_warp_affine(torch.rand(3, 30, 32), IDENTITY, STRIDE)
+
+
+def test_spread_oracle_reads_the_mean_of_the_cells_around_the_truth():
+    exemplar = torch.rand(3, SIZE, SIZE)
+    pooled = F.avg_pool2d(exemplar[None], STRIDE)[0].numpy()
+    cells = SIZE // STRIDE
+    # naive: for each cell, the mean of its 3×3 neighbours, indices clamped
+    # at the border (grid_sample's border padding)
+    expected = np.zeros_like(pooled)
+    for y in range(cells):
+        for x in range(cells):
+            reads = [
+                pooled[:, min(max(y + dy, 0), cells - 1),
+                       min(max(x + dx, 0), cells - 1)]
+                for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+            ]
+            expected[:, y, x] = np.mean(reads, axis=0)
+    warped = oracle_warp_affine(exemplar, IDENTITY, STRIDE, 'nearest',
+                                spread=1)
+    torch.testing.assert_close(
+        warped, F.interpolate(torch.from_numpy(expected)[None],
+                              scale_factor=STRIDE)[0])
+    with pytest.raises(ValueError, match='spread must be >= 0'):
+        oracle_warp_affine(exemplar, IDENTITY, STRIDE, spread=-1)

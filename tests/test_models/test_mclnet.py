@@ -387,3 +387,36 @@ def test_a_batchs_gradients_are_the_mean_of_its_samples_gradients(
         torch.testing.assert_close(
             grad, (first[name] + second[name]) / 2, rtol=1e-9, atol=1e-12,
             msg=name)
+
+
+def test_correspondence_losses_are_the_generator_losses_own_terms():
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    # eval: spectral norm's power iteration would change the weights
+    # between the two forwards
+    model.eval()
+    data = batch(pseudo=(True, False))
+    losses = model.correspondence_losses(data)
+    sum(losses.values()).backward()
+    # the same terms from the whole generator's forward (which also runs
+    # the SPADE generator), pseudo-pair loss on the first sample only
+    with torch.no_grad():
+        prepared = model.data_preprocessor(data, True)
+        cond = prepared['inputs']['cond']
+        exemplar = prepared['inputs']['exemplar']
+        gt = prepared['data_samples'].gt_img
+        outputs = model.generator(cond, exemplar, gt, with_cycle=True)
+        expected = model.generator_losses(cond, exemplar, gt,
+                                          torch.tensor([True, False]),
+                                          outputs)
+    assert set(losses) == {'loss_mcl', 'loss_fcst', 'loss_cyc', 'loss_pse'}
+    for name, value in losses.items():
+        torch.testing.assert_close(value, expected[name])
+    # only the correspondence network gets gradients
+    for name, param in model.named_parameters():
+        if name.startswith('generator.correspondence.'):
+            continue
+        assert param.grad is None, name
+    for part in ('cond_encoder', 'image_encoder', 'matching', 'scm'):
+        module = getattr(model.generator.correspondence, part)
+        assert any(p.grad is not None and p.grad.any()
+                   for p in module.parameters()), part

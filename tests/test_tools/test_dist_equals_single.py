@@ -152,3 +152,34 @@ def test_a_distributed_run_resumes_its_own_checkpoint_exactly(tmp_path):
     assert reference.keys() == resumed.keys()
     for key, value in reference.items():
         assert torch.equal(resumed[key], value), key
+
+
+def test_the_correspondence_warmup_keeps_the_ranks_weights_equal(tmp_path):
+    """CorrespondenceWarmupHook averages its gradients over the ranks: the
+    two ranks train on different photos yet start the joint training from
+    the same weights."""
+    cfg = tiny_demo_config(tmp_path / 'unused', max_iters=1)
+    cfg.custom_imports.imports = list(cfg.custom_imports.imports) + [
+        'tests.dist_probe'
+    ]
+    cfg.custom_hooks = [
+        dict(type='DistProbeHook'),
+        dict(type='CorrespondenceWarmupHook', iters=3),
+        dict(type='RankWeightsProbeHook')
+    ]
+    # what DistProbeHook records
+    cfg.train_dataloader.dataset.pipeline[-1].meta_keys = [
+        'is_pseudo_pair', 'gt_path', 'exemplar_affine'
+    ]
+    config = tmp_path / 'warmup.py'
+    cfg.dump(str(config))
+    work_dir = tmp_path / 'work'
+    dist_train(config, work_dir, 29571)
+    initial = torch.load(work_dir / 'initial.pth')
+    ranks = [torch.load(work_dir / f'start_rank{rank}.pth') for rank in (0, 1)]
+    warmed = [key for key in initial
+              if not torch.equal(initial[key], ranks[0][key])]
+    assert warmed and all(
+        key.startswith('generator.correspondence.') for key in warmed)
+    for key, value in ranks[0].items():
+        assert torch.equal(value, ranks[1][key]), key

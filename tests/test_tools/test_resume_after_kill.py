@@ -43,7 +43,9 @@ runpy.run_path('tools/train.py', run_name='__main__')
 def write_config(tmp_path: Path, hook: str = 'AtomicCheckpointHook',
                  keep: int = 1) -> Path:
     cfg = tiny_demo_config(tmp_path / 'unused', max_iters=ITERS)
-    cfg.custom_hooks = []
+    # the demo's correspondence warm-up runs before iteration 0 and is
+    # skipped on resume: the resumed run must still repeat the whole one
+    cfg.custom_hooks = [dict(type='CorrespondenceWarmupHook', iters=2)]
     cfg.model.ema_config = dict(momentum=0.01)
     cfg.default_hooks.checkpoint.update(
         type=hook, interval=INTERVAL, max_keep_ckpts=keep)

@@ -12,11 +12,9 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..evaluation.oracle_warp import oracle_warp_affine
+from ..evaluation.oracle_warp import IDENTITY_AFFINE, oracle_warp_affine
 from ..utils import separate_random_streams
 from ..visualization import cond_channels_of, to_uint8, translation_row
-
-IDENTITY_AFFINE = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
 
 
 @HOOKS.register_module()
@@ -109,25 +107,22 @@ class TranslationGridHook(Hook):
         model.eval()
         samples = model.val_step(self.batch)
         model.train(was_training)
-        first = self.oracle is None
-        if first and all('exemplar_affine' in s.metainfo for s in samples):
+        if self.oracle is None and all('exemplar_affine' in s.metainfo
+                                       for s in samples):
             self.oracle = oracle_warps(model, samples)
-            self.report['oracle_within_one_cell'] = dict(
-                psnr_warped=mean_psnr_of(
-                    oracle_warps(model, samples, spread=1), samples))
+            oracle = mean_psnr_of(self.oracle, samples)
+            soft = mean_psnr_of(
+                oracle_warps(model, samples, spread=1), samples)
+            self.report['oracle'] = dict(psnr_warped=oracle)
+            self.report['oracle_within_one_cell'] = dict(psnr_warped=soft)
+            runner.logger.info(
+                f'[oracle] warped-exemplar PSNR {oracle:.2f} dB (the '
+                'exemplar warped by its true correspondence); '
+                f'{soft:.2f} dB right but spread over the 3×3 cells '
+                'around it')
         if self.oracle is not None:
-            for oracle, sample in zip(self.oracle, samples):
-                sample.oracle_warp = oracle
-            if first:
-                self.report['oracle'] = dict(
-                    psnr_warped=_mean_psnr(samples, 'oracle_warp'))
-                soft = self.report['oracle_within_one_cell']['psnr_warped']
-                runner.logger.info(
-                    '[oracle] warped-exemplar PSNR '
-                    f'{self.report["oracle"]["psnr_warped"]:.2f} dB (the '
-                    'exemplar warped by its true correspondence); '
-                    f'{soft:.2f} dB right but spread over the 3×3 cells '
-                    'around it')
+            for oracle_warp, sample in zip(self.oracle, samples):
+                sample.oracle_warp = oracle_warp
         self.report[name] = dict(
             psnr_warped=_mean_psnr(samples, 'warped_exemplar'),
             psnr_output=_mean_psnr(samples, 'fake_img'))
@@ -169,15 +164,16 @@ class TranslationGridHook(Hook):
             oracle = self.report['oracle']['psnr_warped']
             report['warp_gain_of_oracle'] = share_of_oracle_gain(
                 after, before, oracle)
-            soft = report['oracle_within_one_cell']
-            soft['gain_of_oracle'] = share_of_oracle_gain(
-                soft['psnr_warped'], before, oracle)
+            soft = self.report['oracle_within_one_cell']['psnr_warped']
+            soft_share = share_of_oracle_gain(soft, before, oracle)
+            report['oracle_within_one_cell'] = dict(
+                psnr_warped=soft, gain_of_oracle=soft_share)
             runner.logger.info(
                 f'warped-exemplar PSNR {before:.2f} dB before training, '
                 f'{after:.2f} dB after, oracle {oracle:.2f} dB: '
                 f'{_format_share(report["warp_gain_of_oracle"])} of the '
                 "oracle's gain (a warp right to within one cell: "
-                f'{_format_share(soft["gain_of_oracle"])})')
+                f'{_format_share(soft_share)})')
         path = osp.join(runner.work_dir, self.out_dir, 'report.json')
         with open(path, 'w') as f:
             json.dump(report, f, indent=2)

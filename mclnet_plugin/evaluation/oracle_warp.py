@@ -13,6 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# the affine of an exemplar that is the photo itself
+IDENTITY_AFFINE = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
+
 
 def identity_map(height: int, width: int) -> np.ndarray:
     """(H, W, 2) pixel coordinates (x, y) of every pixel."""

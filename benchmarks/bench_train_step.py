@@ -20,6 +20,9 @@ Cases:
 * ``materialized``: the reference formulas in the same model
   (``impl='materialized'``: unfolded 3×3 vectors, the full N×N matrix and
   its softmaxes, the N×N self-correlation, the unchunked MCL);
+* ``checkpointed``: the configs' code with activation checkpointing of
+  every residual block (``with_cp=True`` in both encoders, the matching
+  stack and the SPADE generator);
 * ``--amp``: the same with the training script's ``--amp`` wrapper (bf16
   autocast on the CPU, fp16 on a GPU);
 * ``--baseline COMMIT``: the step of an older commit of this repository,
@@ -34,7 +37,7 @@ preprocessing, glue). The machine's plain matmul and convolution rates are
 measured in the same run.
 
     python benchmarks/bench_train_step.py [--config configs/mclnet_ade20k.py]
-        [--cases efficient materialized] [--amp] [--batches 1 2]
+        [--cases efficient materialized checkpointed] [--amp] [--batches 1 2]
         [--baseline 2579e11] [--breakdown] [--repeats 3] [--threads 2]
         [--device cpu|cuda] [--out results.json]
 """
@@ -58,6 +61,12 @@ MATERIALIZED = {
     'model.generator.correspondence.impl': 'materialized',
     'model.generator.correspondence.scm.impl': 'materialized',
     'model.losses.mcl.chunk_size': None,
+}
+CHECKPOINTED = {
+    f'model.generator.{module}.with_cp': True
+    for module in ('correspondence.cond_encoder',
+                   'correspondence.image_encoder', 'correspondence.matching',
+                   'generator')
 }
 MEMORY_BUDGET_GB = 24
 # keep_freed_memory's settings, for code that does not call it
@@ -85,6 +94,8 @@ def build(args):
     cfg = Config.fromfile(args.config)
     if args.impl == 'materialized':
         cfg.merge_from_dict(MATERIALIZED)
+    if args.impl == 'checkpointed':
+        cfg.merge_from_dict(CHECKPOINTED)
     if args.amp:
         load_train_tool().use_amp(cfg, on_gpu=args.device == 'cuda')
     torch.manual_seed(0)
@@ -444,7 +455,8 @@ def main() -> None:
     parser.add_argument('--config', default='configs/mclnet_ade20k.py')
     parser.add_argument('--cases', nargs='+',
                         default=['efficient', 'materialized'],
-                        choices=['efficient', 'materialized'])
+                        choices=['efficient', 'materialized',
+                                 'checkpointed'])
     parser.add_argument('--amp', action='store_true',
                         help='also run each case with --amp')
     parser.add_argument('--batches', type=int, nargs='+', default=[1])

@@ -16,6 +16,7 @@ import torch.nn as nn
 from mmagic.registry import MODELS
 from mmcv.cnn import ConvModule
 
+from .checkpointing import checkpointed
 from .spade_modules import SPADEResBlock
 
 RES_BLOCK_TYPES = ('spade', 'plain')
@@ -25,8 +26,9 @@ class _ResidualBlock(nn.Module):
     """x + conv-norm-act-conv-norm(x), at constant width."""
 
     def __init__(self, channels: int, norm_cfg: dict, act_cfg: dict,
-                 with_spectral_norm: bool) -> None:
+                 with_spectral_norm: bool, with_cp: bool) -> None:
         super().__init__()
+        self.with_cp = with_cp
         common = dict(
             kernel_size=3,
             padding=1,
@@ -36,6 +38,11 @@ class _ResidualBlock(nn.Module):
         self.conv2 = ConvModule(channels, channels, act_cfg=None, **common)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp:
+            return checkpointed(self, self._forward, x)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv2(self.conv1(x))
 
 
@@ -63,6 +70,8 @@ class CorrespondenceEncoder(nn.Module):
             then a 3×3 conv to ``out_channels`` (cheaper).
         spade_hidden_channels: width of each SPADE's shared conv (128 in
             CoCosNet).
+        with_cp: activation checkpointing of the residual blocks (see
+            ``SPADEResBlock``).
     """
 
     def __init__(self,
@@ -74,7 +83,8 @@ class CorrespondenceEncoder(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='IN', affine=False),
                  with_spectral_norm: bool = True,
                  res_block: str = 'spade',
-                 spade_hidden_channels: int = 128) -> None:
+                 spade_hidden_channels: int = 128,
+                 with_cp: bool = False) -> None:
         super().__init__()
         if res_block not in RES_BLOCK_TYPES:
             raise ValueError('CorrespondenceEncoder: res_block must be one of '
@@ -120,12 +130,13 @@ class CorrespondenceEncoder(nn.Module):
                     in_channels,
                     norm_type='positional',
                     hidden_channels=spade_hidden_channels,
-                    with_spectral_norm=with_spectral_norm)
+                    with_spectral_norm=with_spectral_norm,
+                    with_cp=with_cp)
                 for w_in, w_out in zip(widths, widths[1:]))
         else:
             layers += [
-                _ResidualBlock(width, norm_cfg, act_cfg, with_spectral_norm)
-                for _ in range(num_res_blocks)
+                _ResidualBlock(width, norm_cfg, act_cfg, with_spectral_norm,
+                               with_cp) for _ in range(num_res_blocks)
             ]
             layers.append(
                 ConvModule(

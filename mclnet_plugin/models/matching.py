@@ -8,6 +8,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
+from .checkpointing import checkpointed
+
 DOMAINS = ('cond', 'image')
 
 
@@ -15,8 +17,9 @@ class MatchingResBlock(nn.Module):
     """x → PReLU(x + IN(conv(PReLU(IN(conv(x)))))), 3×3 convs with
     reflection padding, as the blocks of CoCosNet's matching stack."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         self.conv1 = nn.Conv2d(
             channels, channels, 3, padding=1, padding_mode='reflect')
         self.conv2 = nn.Conv2d(
@@ -26,6 +29,11 @@ class MatchingResBlock(nn.Module):
         self.act = nn.PReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp:
+            return checkpointed(self, self._forward, x)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         residual = self.norm2(self.conv2(self.act(self.norm1(self.conv1(x)))))
         return self.act(x + residual)
 
@@ -42,16 +50,20 @@ class MatchingHead(nn.Module):
         out_channels: width of θ and φ; None: ``in_channels`` (CoCosNet:
             256 = 256).
         num_blocks: depth of the shared stack (CoCosNet: 4; 0 = none).
+        with_cp: activation checkpointing of the shared stack's blocks
+            (see ``checkpointed``).
     """
 
     def __init__(self,
                  in_channels: int = 256,
                  out_channels: Optional[int] = None,
-                 num_blocks: int = 4) -> None:
+                 num_blocks: int = 4,
+                 with_cp: bool = False) -> None:
         super().__init__()
         out_channels = out_channels or in_channels
         self.shared = nn.Sequential(
-            *[MatchingResBlock(in_channels) for _ in range(num_blocks)])
+            *[MatchingResBlock(in_channels, with_cp)
+              for _ in range(num_blocks)])
         self.theta = nn.Conv2d(in_channels, out_channels, 1)
         self.phi = nn.Conv2d(in_channels, out_channels, 1)
         self.out_channels = out_channels

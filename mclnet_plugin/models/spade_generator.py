@@ -49,6 +49,8 @@ class SPADEGenerator(nn.Module):
             256×256 outputs).
         with_spectral_norm: spectral norm on the residual blocks' convs and
             the attention's convs.
+        with_cp: activation checkpointing of the residual blocks (see
+            ``SPADEResBlock``).
     """
 
     def __init__(self,
@@ -59,7 +61,8 @@ class SPADEGenerator(nn.Module):
                  norm_type: str = 'positional',
                  hidden_channels: int = 128,
                  use_attention: bool = False,
-                 with_spectral_norm: bool = True) -> None:
+                 with_spectral_norm: bool = True,
+                 with_cp: bool = False) -> None:
         super().__init__()
         if num_upsamples not in (4, 5, 6):
             raise ValueError('SPADEGenerator: num_upsamples must be 4, 5 or '
@@ -75,7 +78,8 @@ class SPADEGenerator(nn.Module):
                 cond_channels,
                 norm_type=norm_type,
                 hidden_channels=hidden_channels,
-                with_spectral_norm=with_spectral_norm)
+                with_spectral_norm=with_spectral_norm,
+                with_cp=with_cp)
 
         self.stem = nn.Conv2d(cond_channels, top, 3, padding=1)
         self.head = block(top, top)

@@ -8,11 +8,16 @@ MCL-Net uses to render the warped exemplar (paper §3.3).
   the resized conditioning map (SPADE Eq. 1).
 - ``SPADEResBlock``: the residual block built from two SPADE-act-conv units.
 """
+from typing import Optional, Tuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmcv.cnn import ConvModule
+
+from .checkpointing import checkpointed
+from .modulated_norm import modulated_norm
 
 
 @MODELS.register_module()
@@ -54,7 +59,9 @@ class SPADE(nn.Module):
     resized (nearest) to x's H×W and γ, β come from a shared conv + ReLU
     followed by one conv each. The paper writes the scale as γ; predicting
     it as 1 + γ (as common implementations do) centres the learned part on
-    the identity scale.
+    the identity scale. With the positional and instance norms the
+    normalisation, modulation and the block's activation run as one
+    autograd node that keeps less for backward (``modulated_norm``).
 
     Args:
         num_features: channels C of x.
@@ -87,13 +94,35 @@ class SPADE(nn.Module):
         self.to_beta = nn.Conv2d(
             hidden_channels, num_features, kernel_size, padding=padding)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x (B, C, H, W), cond (B, cond_channels, H', W') -> (B, C, H, W)."""
+    def forward(self,
+                x: torch.Tensor,
+                cond: torch.Tensor,
+                negative_slope: Optional[float] = None) -> torch.Tensor:
+        """x (B, C, H, W), cond (B, cond_channels, H', W') -> (B, C, H, W);
+        followed by LeakyReLU(negative_slope) when it is given."""
         cond = F.interpolate(cond, size=x.shape[2:], mode='nearest')
         cond_feat = self.shared(cond)
         gamma = self.to_gamma(cond_feat)
         beta = self.to_beta(cond_feat)
-        return self.norm(x) * (1 + gamma) + beta
+        dims = _statistics_dims(self.norm)
+        if dims is not None:
+            return modulated_norm(x, gamma, beta, dims, self.norm.eps,
+                                  negative_slope)
+        out = self.norm(x) * (1 + gamma) + beta
+        if negative_slope is None:
+            return out
+        return F.leaky_relu(out, negative_slope)
+
+
+def _statistics_dims(norm: nn.Module) -> Optional[Tuple[int, ...]]:
+    """Dims of the per-sample statistics ``modulated_norm`` can recompute;
+    None for batch norm (running statistics, shared across the batch)."""
+    if isinstance(norm, PositionalNorm2d):
+        return (1, )
+    if isinstance(norm, nn.InstanceNorm2d) and not norm.affine \
+            and not norm.track_running_stats:
+        return (2, 3)
+    return None
 
 
 @MODELS.register_module()
@@ -112,6 +141,9 @@ class SPADEResBlock(nn.Module):
         hidden_channels: width of each SPADE's shared conv.
         with_spectral_norm: spectral norm on the block's convs (not on the
             SPADE convs, which only predict γ and β).
+        with_cp: activation checkpointing: keep only the block's inputs
+            for backward and run it again there (less memory, about a third
+            more of the block's time; ``checkpointed``).
     """
 
     def __init__(self,
@@ -120,8 +152,10 @@ class SPADEResBlock(nn.Module):
                  cond_channels: int,
                  norm_type: str = 'positional',
                  hidden_channels: int = 128,
-                 with_spectral_norm: bool = True) -> None:
+                 with_spectral_norm: bool = True,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         mid_channels = min(in_channels, out_channels)
         spade = dict(
             cond_channels=cond_channels,
@@ -155,6 +189,11 @@ class SPADEResBlock(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x (B, in, H, W), cond (B, cond_channels, H', W') -> (B, out, H, W).
         """
-        residual = self.conv1(F.leaky_relu(self.norm1(x, cond), 0.2))
-        residual = self.conv2(F.leaky_relu(self.norm2(residual, cond), 0.2))
+        if self.with_cp:
+            return checkpointed(self, self._forward, x, cond)
+        return self._forward(x, cond)
+
+    def _forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        residual = self.conv1(self.norm1(x, cond, negative_slope=0.2))
+        residual = self.conv2(self.norm2(residual, cond, negative_slope=0.2))
         return self.shortcut(x, cond) + residual

@@ -91,3 +91,24 @@ def test_corr128_variant_matches_at_half_the_image_size():
         dict(corr.image_encoder, channels=(4, 4, 4, 4, 4), out_channels=4,
              spade_hidden_channels=4))
     assert encoder(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 16, 16)
+
+
+def test_the_readmes_checkpointing_options_reach_every_residual_block():
+    readme = (CONFIGS / 'mclnet' / 'README.md').read_text()
+    line = next(line for line in readme.splitlines()
+                if 'with_cp=True' in line and '--cfg-options' in line)
+    options = line.split('--cfg-options')[1].split('#')[0].split()
+    cfg = Config.fromfile(CONFIGS / 'mclnet_ade20k.py')
+    cfg.merge_from_dict(
+        {key: value == 'True'
+         for key, value in (option.split('=') for option in options)})
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    blocks = [
+        module for module in model.modules()
+        if type(module).__name__ in ('SPADEResBlock', 'MatchingResBlock',
+                                     '_ResidualBlock')
+    ]
+    # 3 + 3 encoder blocks, 4 matching blocks, 7 generator blocks
+    assert len(blocks) == 17
+    assert all(block.with_cp for block in blocks)

@@ -65,3 +65,29 @@ def _power_iteration_buffers(module: nn.Module) -> List[torch.Tensor]:
                     buffer = getattr(child, hook.name + suffix)
                     buffers[id(buffer)] = buffer
     return list(buffers.values())
+
+
+def reject_generic_checkpointing(model: nn.Module) -> None:
+    """Raise where MMEngine's ``activation_checkpointing`` setting wrapped a
+    module that runs spectral norms: its plain recomputation iterates them
+    again (module docstring), so training would go on with gradients of
+    another weight. ``with_cp=True`` is the exact way."""
+    for name, module in model.named_modules():
+        forward = module.__dict__.get('forward')
+        if getattr(forward, '__code__', None) is _MMENGINE_WRAPPER_CODE and \
+                _power_iteration_buffers(module):
+            raise RuntimeError(
+                f"activation_checkpointing wraps '{name}', which has spectral "
+                'norms: its recomputation would run their power iteration '
+                'again and the gradients would not match the forward. Remove '
+                "it from the config's activation_checkpointing and set "
+                'with_cp=True on the encoders, the matching head and the '
+                'generator instead (configs/mclnet/README.md).')
+
+
+def _mmengine_wrapper_code():
+    from mmengine.runner.activation_checkpointing import wrap_forward
+    return wrap_forward(lambda: None).__code__
+
+
+_MMENGINE_WRAPPER_CODE = _mmengine_wrapper_code()

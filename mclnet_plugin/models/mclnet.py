@@ -9,6 +9,7 @@ from mmagic.structures import DataSample
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
+from .checkpointing import reject_generic_checkpointing
 from .guarded_update import guarded_update
 
 # Losses the model knows, by config key; all optional but 'gan'.
@@ -64,6 +65,8 @@ class MCLNet(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
+        # MMEngine's runner may wrap forwards after the model is built
+        self._checkpointing_checked = False
         self.warps_patches = self.generator.correspondence.warp_patch
         label_nc = self.generator.correspondence.cond_encoder.in_channels
         self.discriminator = MODELS.build(
@@ -153,6 +156,9 @@ class MCLNet(BaseModel):
         """One generator update (Eq. 8), then one discriminator update;
         an update whose loss or gradient is not finite is skipped
         (``guarded_update``)."""
+        if not self._checkpointing_checked:
+            reject_generic_checkpointing(self)
+            self._checkpointing_checked = True
         data = self.data_preprocessor(data, True)
         cond, exemplar = data['inputs']['cond'], data['inputs']['exemplar']
         gt = data['data_samples'].gt_img

@@ -95,3 +95,28 @@ def test_without_autograd_it_runs_the_block_once():
     for name in after_plain:
         torch.testing.assert_close(after_checkpointed[name],
                                    after_plain[name], rtol=0, atol=0)
+
+
+@pytest.mark.filterwarnings('ignore:torch.utils.checkpoint:UserWarning')
+def test_mmengines_generic_checkpointing_of_spectral_norms_is_refused():
+    from mmagic.registry import MODELS
+    from mmengine.runner import turn_on_activation_checkpointing
+
+    from tests.test_models.test_mclnet import (batch, optim_wrappers,
+                                               tiny_model_cfg)
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    # the matching head has no spectral norm: its plain recomputation is exact
+    turn_on_activation_checkpointing(model,
+                                     ['generator.correspondence.matching'])
+    model.train_step(batch(), optim_wrappers(model))
+
+    model = MODELS.build(tiny_model_cfg(vgg=False))
+    turn_on_activation_checkpointing(
+        model, ['generator.correspondence.image_encoder'])
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(RuntimeError,
+                       match="wraps 'generator.correspondence.image_encoder'"
+                       '.*with_cp=True'):
+        model.train_step(batch(), optim_wrappers(model))
+    after = model.state_dict()
+    assert all(torch.equal(before[key], after[key]) for key in before)

@@ -5,9 +5,9 @@ five full-size tensors for backward: x, x − μ, the normalised x, 1 + γ and
 the activation's input. This node keeps x, γ, the statistics and its own
 output (which the following convolution keeps anyway) and recomputes the
 normalised x in backward, so a SPADE unit holds two full-size tensors of its
-own instead of five. In the 256×256 configs that is
-about 0.8 GB less per sample (docs/benchmarks.md); the values and gradients
-are the same formula's (tests/test_models/test_modulated_norm.py).
+own instead of five. In the 256×256 configs that is about 0.8 GB less per
+sample (docs/benchmarks.md); the values and gradients are the same
+formula's (tests/test_models/test_modulated_norm.py).
 """
 from typing import Optional, Sequence
 

@@ -11,7 +11,8 @@ threshold fixed at 64 KiB (``MALLOC_MMAP_THRESHOLD_``), so every large
 block is returned when freed and the resident memory follows the live
 tensors; one warm-up step, then the process's peak resident memory
 (``VmHWM``, reset before the step) during one step, and what the step adds
-to the memory before it (on a GPU: the allocator's peak).
+to the memory before it. On a GPU the time run reads the CUDA allocator's
+peak of one more step instead, and no memory run is started.
 Cases:
 
 * ``efficient``: the configs' code paths (the correspondence's shifted-Gram
@@ -263,16 +264,23 @@ def run_memory_child(args) -> dict:
         torch.set_num_threads(args.threads)
     model, wrappers, data = build(args)
     model.train_step(data, wrappers)
-    if args.device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated() / 2**20
-        model.train_step(data, wrappers)
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        before = rss_kib('VmRSS') / 1024
-        reset_rss_peak()
-        model.train_step(data, wrappers)
-        peak = rss_kib('VmHWM') / 1024
+    before = rss_kib('VmRSS') / 1024
+    reset_rss_peak()
+    model.train_step(data, wrappers)
+    peak = rss_kib('VmHWM') / 1024
+    return dict(peak_mb=peak, step_peak_mb=peak - before)
+
+
+def cuda_peak(step) -> dict:
+    """The CUDA allocator's peak during one step, and what the step adds
+    to the memory allocated before it (exact, so on a GPU the time run
+    measures it too and no separate memory run is started)."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated() / 2**20
+    step()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() / 2**20
     return dict(peak_mb=peak, step_peak_mb=peak - before)
 
 
@@ -294,6 +302,8 @@ def run_child(args) -> dict:
         cpu_seconds=statistics.median(cpus),
         flops=count_flops(step),
         params=sum(p.numel() for p in model.parameters()))
+    if args.device == 'cuda':
+        result.update(cuda_peak(step))
     if args.breakdown:
         result['stages'] = stage_times(model, wrappers, data, args)
     return result
@@ -345,10 +355,11 @@ def run_case(args, name, impl, amp, batch, repo=ROOT, system_malloc=False,
     memory_env = dict(env, MALLOC_MMAP_THRESHOLD_='65536')
     memory_env.pop('MALLOC_MMAP_MAX_', None)
     runs = [(command, env)]
-    if not args.skip_memory:
+    # on a GPU the time run also reads the allocator's peak
+    if not args.skip_memory and args.device == 'cpu':
         runs.append(([c for c in command if c != '--breakdown'] +
                      ['--memory-run'], memory_env))
-    if args.skip_time:
+    if args.skip_time and len(runs) > 1:
         runs = runs[1:]
     result = dict(case=name, batch=batch)
     for run_command, run_env in runs:
@@ -482,7 +493,7 @@ def main() -> None:
     parser.add_argument('--skip-memory', action='store_true',
                         help='only the timed runs')
     parser.add_argument('--skip-time', action='store_true',
-                        help='only the memory runs')
+                        help='only the memory runs (on the CPU)')
     args = parser.parse_args()
     if args.child:
         print(json.dumps(

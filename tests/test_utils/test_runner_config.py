@@ -69,3 +69,35 @@ def test_end_distributed_takes_the_process_group_down(tmp_path):
     assert dist.is_initialized()
     end_distributed()
     assert not dist.is_initialized()
+
+
+def test_end_distributed_frees_the_finished_run_before_the_group(tmp_path):
+    """A runner left in reference cycles holds the group through its DDP
+    wrapper; end_distributed frees it while the group is still up."""
+    import gc
+    import weakref
+
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from mclnet_plugin.utils import end_distributed
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+        world_size=1)
+    was_enabled = gc.isenabled()
+    gc.disable()  # only end_distributed may collect the cycle
+    try:
+        run = dict(model=DistributedDataParallel(torch.nn.Linear(2, 2)))
+        run['self'] = run
+        model = weakref.ref(run['model'])
+        del run
+        assert model() is not None
+        end_distributed()
+        assert model() is None
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        if was_enabled:
+            gc.enable()

@@ -351,16 +351,17 @@ def run_case(args, name, impl, amp, batch, repo=ROOT, system_malloc=False,
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path),
                **(extra_env or {}))
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    # every block of 64 KiB or more its own mapping, unmapped when freed
-    memory_env = dict(env, MALLOC_MMAP_THRESHOLD_='65536')
-    memory_env.pop('MALLOC_MMAP_MAX_', None)
-    runs = [(command, env)]
+    on_cpu = args.device == 'cpu'
+    runs = []
     # on a GPU the time run also reads the allocator's peak
-    if not args.skip_memory and args.device == 'cpu':
+    if not (args.skip_time and on_cpu):
+        runs.append((command, env))
+    if on_cpu and not args.skip_memory:
+        # every block of 64 KiB or more its own mapping, unmapped when freed
+        memory_env = dict(env, MALLOC_MMAP_THRESHOLD_='65536')
+        memory_env.pop('MALLOC_MMAP_MAX_', None)
         runs.append(([c for c in command if c != '--breakdown'] +
                      ['--memory-run'], memory_env))
-    if args.skip_time and len(runs) > 1:
-        runs = runs[1:]
     result = dict(case=name, batch=batch)
     for run_command, run_env in runs:
         print(f'[bench] {name}, batch {batch} ...', file=sys.stderr,
